@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Webhook load benchmark (DESIGN §12).
+#
+# Builds `bench` in release mode and, for each mode, starts its server alone on 127.0.0.1,
+# drives it with wrk on a real ~24 KB signed `pull_request.opened` delivery (a unique
+# X-GitHub-Delivery per request), and prints requests/s, p50/p99 latency, peak RSS and the
+# ratios the targets are stated in:
+#
+#   ingest / verify-scan   >= 0.9   (verify, route, enqueue a background handler)
+#   typed  / value         >= 1.0   (foreground no-op typed handler vs parsing into Value)
+#   peak RSS under load    <  50 MB
+#
+# Usage:   bench/load.sh                     (from anywhere in the repository)
+# Env:     DURATION=10       seconds of measured load per mode (after a 3 s warm-up: WARMUP)
+#          CONNECTIONS=32    wrk connections (one wrk thread: WRK_THREADS=1)
+#          ROUNDS=1          repeat all modes; the table shows the median per mode
+#          MODES="bare verify-scan ingest value typed"
+#          PAYLOAD=path      default: fixtures/.../pull_request/opened.json, else
+#                            opened.with-organization.json
+#          PIN=1             pin the server to SERVER_CPUS (default 1) and wrk to WRK_CPUS
+#                            (default 0) with taskset, when there are >= 2 CPUs; PIN=0: no pinning
+#          PORT=18787        BENCH_SECRET=...   NO_BUILD=1 (skip cargo build)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-3}"
+CONNECTIONS="${CONNECTIONS:-32}"
+WRK_THREADS="${WRK_THREADS:-1}"
+ROUNDS="${ROUNDS:-1}"
+MODES="${MODES:-bare verify-scan ingest value typed}"
+PORT="${PORT:-18787}"
+PIN="${PIN:-1}"
+SERVER_CPUS="${SERVER_CPUS:-1}"
+WRK_CPUS="${WRK_CPUS:-0}"
+export BENCH_SECRET="${BENCH_SECRET:-githubapp-bench-secret}"
+
+die() { echo "load.sh: $*" >&2; exit 1; }
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "wrk is not installed: apt-get install wrk" >&2
+    exit 1
+fi
+command -v python3 >/dev/null 2>&1 || die "python3 is required (payload compaction, signing, report)"
+
+# ---- build ------------------------------------------------------------------------------
+if [[ "${NO_BUILD:-0}" != 1 ]]; then
+    echo "== building bench (release)"
+    (cd "$ROOT" && nice -n 10 cargo build --release -p bench --quiet)
+fi
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET_DIR/release/bench"
+[[ -x "$BIN" ]] || die "no binary at $BIN"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/githubapp-bench.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- payload: compact, measure, sign ------------------------------------------------------
+FIXTURES="$ROOT/fixtures/github-webhooks/payloads/pull_request"
+if [[ -z "${PAYLOAD:-}" ]]; then
+    if [[ -f "$FIXTURES/opened.json" ]]; then
+        PAYLOAD="$FIXTURES/opened.json"
+    else
+        PAYLOAD="$FIXTURES/opened.with-organization.json"
+        echo "note: $FIXTURES/opened.json does not exist; using $(basename "$PAYLOAD")"
+    fi
+fi
+[[ -f "$PAYLOAD" ]] || die "payload $PAYLOAD not found"
+
+python3 - "$PAYLOAD" "$WORK/body.json" "$BENCH_SECRET" "$WORK/payload.env" <<'PY'
+import hashlib, hmac, json, sys
+src, dst, secret, env = sys.argv[1:5]
+with open(src, "rb") as f:
+    doc = json.load(f)
+if doc.get("action") != "opened":
+    sys.exit(f"load.sh: {src} is not a pull_request.opened payload (action={doc.get('action')!r})")
+body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+with open(dst, "wb") as f:
+    f.write(body)
+sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+with open(env, "w") as f:
+    f.write(f"BODY_BYTES={len(body)}\nSIGNATURE=sha256={sig}\n")
+PY
+# shellcheck disable=SC1091
+source "$WORK/payload.env"
+echo "== payload: $(realpath --relative-to="$ROOT" "$PAYLOAD" 2>/dev/null || echo "$PAYLOAD"), compact JSON: $BODY_BYTES bytes"
+if (( BODY_BYTES < 20000 )); then
+    echo "   WARNING: the payload is much smaller than the ~24 KB DESIGN §12 asks for (not padded)."
+fi
+
+# ---- wrk script: static request around a unique delivery id --------------------------------
+# The signature covers only the body, so one signature serves every request; only
+# X-GitHub-Delivery changes: <run salt>-<thread>-4<random>-<random>-<48-bit counter>, which is
+# unique within a run (counter), across wrk runs (salt) and threads (thread id).
+cat >"$WORK/webhook.lua" <<LUA
+local f = assert(io.open("$WORK/body.json", "rb"))
+local body = f:read("*a")
+f:close()
+local prefix = "POST /webhooks/github HTTP/1.1\r\n"
+    .. "Host: 127.0.0.1:$PORT\r\n"
+    .. "User-Agent: GitHub-Hookshot/githubapp-bench\r\n"
+    .. "Content-Type: application/json\r\n"
+    .. "X-GitHub-Event: pull_request\r\n"
+    .. "X-GitHub-Hook-ID: 1\r\n"
+    .. "X-Hub-Signature-256: $SIGNATURE\r\n"
+    .. "Content-Length: " .. #body .. "\r\n"
+    .. "X-GitHub-Delivery: "
+local suffix = "\r\n\r\n" .. body
+
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+
+local salt, counter = 0, 0
+function init(args)
+    salt = tonumber(args[1]) or 0
+    math.randomseed(salt * 131 + (tid or 0))
+end
+
+local function r16() return math.random(0, 65535) end
+
+function request()
+    counter = counter + 1
+    local c = counter
+    local c0 = c % 65536; c = (c - c0) / 65536
+    local c1 = c % 65536; c = (c - c1) / 65536
+    local c2 = c % 65536
+    local id = string.format("%04x%04x-%04x-4%03x-%04x-%04x%04x%04x",
+        math.floor(salt / 65536) % 65536, salt % 65536, (tid or 0) % 65536,
+        r16() % 4096, 32768 + r16() % 16384, c2, c1, c0)
+    return prefix .. id .. suffix
+end
+LUA
+
+# ---- helpers ---------------------------------------------------------------------------
+pin_server=()
+pin_wrk=()
+if [[ "$PIN" == 1 ]] && command -v taskset >/dev/null 2>&1 && (( $(nproc) >= 2 )); then
+    pin_server=(taskset -c "$SERVER_CPUS")
+    pin_wrk=(taskset -c "$WRK_CPUS")
+    echo "== pinning: server on CPU $SERVER_CPUS, wrk on CPU $WRK_CPUS (PIN=0 to disable)"
+fi
+
+wait_port() { # wait up to 10 s for the server to accept connections
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# One signed request (python, 10 s timeout); prints "<status>".
+probe() { # probe <signature>
+    python3 - "$PORT" "$WORK/body.json" "$1" <<'PY'
+import http.client, sys, uuid
+port, body_path, sig = sys.argv[1:4]
+body = open(body_path, "rb").read()
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+c.request("POST", "/webhooks/github", body=body, headers={
+    "Content-Type": "application/json", "X-GitHub-Event": "pull_request",
+    "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": sig})
+print(c.getresponse().status)
+PY
+}
+
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() { # user + system CPU time of the whole server process, in clock ticks
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER_PID/stat"
+}
+
+stats() { # GET /bench/stats -> "handled queued running"
+    python3 - "$PORT" <<'PY'
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/bench/stats")
+s = json.loads(c.getresponse().read())
+q = s.get("queue") or {}
+print(s["handled"], q.get("queued", "-"), q.get("running", "-"))
+PY
+}
+
+expected_status() {
+    case "$1" in
+        bare|value|typed) echo 200 ;;
+        verify-scan|ingest) echo 202 ;;
+    esac
+}
+
+run_wrk() { # run_wrk <seconds> <salt> <outfile>
+    timeout $(( $1 + 30 )) "${pin_wrk[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$1"s --latency \
+        -s "$WORK/webhook.lua" "http://127.0.0.1:$PORT/webhooks/github" -- "$2" >"$3" 2>&1
+}
+
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+salt=$(( (RANDOM << 15 | RANDOM) & 0x3fffffff ))
+
+echo "== load: wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency (after ${WARMUP}s warm-up), rounds: $ROUNDS"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq "$ROUNDS"); do
+    for mode in $MODES; do
+        want="$(expected_status "$mode")"
+        [[ -n "$want" ]] || die "unknown mode $mode"
+        "${pin_server[@]}" "$BIN" "$mode" "$PORT" >"$WORK/server-$mode.log" 2>&1 &
+        SERVER_PID=$!
+        wait_port || { cat "$WORK/server-$mode.log" >&2; die "$mode: server did not start"; }
+        rss_idle=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+
+        got="$(probe "$SIGNATURE")"
+        [[ "$got" == "$want" ]] || die "$mode: a signed delivery was answered $got, expected $want"
+        if [[ "$mode" != bare ]]; then
+            got="$(probe "sha256=$(printf '0%.0s' $(seq 64))")"
+            [[ "$got" == 401 ]] || die "$mode: a badly signed delivery was answered $got, expected 401"
+        fi
+
+        salt=$(( salt + 1 ))
+        run_wrk "$WARMUP" "$salt" "$WORK/warmup.txt" || die "$mode: wrk warm-up failed: $(cat "$WORK/warmup.txt")"
+        salt=$(( salt + 1 ))
+        read -r handled_start _ < <(stats)
+        cpu_start=$(cpu_ticks)
+        run_wrk "$DURATION" "$salt" "$WORK/wrk-$mode.txt" || die "$mode: wrk failed: $(cat "$WORK/wrk-$mode.txt")"
+        read -r _ queued_end _ < <(stats)
+        # Give background workers up to 10 s to drain what the load left queued.
+        for _ in $(seq 100); do
+            read -r handled queued running < <(stats)
+            [[ "$queued" == "-" || ( "$queued" == 0 && "$running" == 0 ) ]] && break
+            sleep 0.1
+        done
+        cpu_end=$(cpu_ticks)
+        rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+        kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+        sent=$(( $(awk '/requests in/ {print $1}' "$WORK/warmup.txt") + $(awk '/requests in/ {print $1}' "$WORK/wrk-$mode.txt") + 1 ))
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$round" "$WORK/wrk-$mode.txt.$round" \
+            "$rss_idle" "$rss_peak" "$sent" "$handled" "$queued_end" \
+            "$(( handled - handled_start ))" "$(( cpu_end - cpu_start ))" "$CLK_TCK" >>"$RESULTS"
+        cp "$WORK/wrk-$mode.txt" "$WORK/wrk-$mode.txt.$round"
+        if [[ -n "${VERBOSE:-}" ]]; then cat "$WORK/wrk-$mode.txt"; fi
+        echo "   round $round $mode: done"
+    done
+done
+echo "   load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- report ---------------------------------------------------------------------------------
+python3 - "$RESULTS" <<'PY'
+import re, statistics, sys
+
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+def ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(m.group(1)) * UNIT[m.group(2)]
+
+def parse(path):
+    out = open(path).read()
+    def grab(pattern, conv=float, default=None):
+        m = re.search(pattern, out, re.M)
+        return conv(m.group(1)) if m else default
+    return {
+        "rps": grab(r"^Requests/sec:\s+([\d.]+)"),
+        "p50": grab(r"^\s+50%\s+(\S+)", ms),
+        "p99": grab(r"^\s+99%\s+(\S+)", ms),
+        "requests": grab(r"^\s*(\d+) requests in", int, 0),
+        "non2xx": grab(r"Non-2xx or 3xx responses:\s+(\d+)", int, 0),
+        "errors": sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+    }
+
+rows = {}
+for line in open(sys.argv[1]):
+    mode, rnd, path, rss_idle, rss_peak, sent, handled, queued_end, measured, ticks, hz = line.rstrip("\n").split("\t")
+    r = parse(path)
+    # Server CPU time per delivery handled during the measured run (for `ingest`, including
+    # the workers that drained the queue): robust to other processes taking CPU away.
+    cpu_us = int(ticks) * 1e6 / int(hz) / max(int(measured), 1)
+    r.update(rss_idle=int(rss_idle), rss_peak=int(rss_peak), sent=int(sent), handled=int(handled),
+             queued_end=queued_end, cpu_us=cpu_us)
+    rows.setdefault(mode, []).append(r)
+
+def med(mode, key):
+    return statistics.median(r[key] for r in rows[mode])
+
+print()
+hdr = (f"{'mode':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10} {'peak RSS':>9}"
+       f" {'idle RSS':>9} {'errors':>6}  handled/sent")
+print(hdr)
+print("-" * len(hdr))
+problems = []
+for mode, rs in rows.items():
+    peak = max(r["rss_peak"] for r in rs) / 1024
+    idle = max(r["rss_idle"] for r in rs) / 1024
+    errors = sum(r["non2xx"] + r["errors"] for r in rs)
+    handled = sum(r["handled"] for r in rs)
+    sent = sum(r["sent"] for r in rs)
+    backlog = ""
+    if mode == "ingest":
+        backlog = "  (queued at end of load: " + ",".join(str(r["queued_end"]) for r in rs) + ")"
+    print(f"{mode:<12} {med(mode, 'rps'):>8.0f} {med(mode, 'p50'):>8.2f} {med(mode, 'p99'):>8.2f}"
+          f" {med(mode, 'cpu_us'):>10.1f} {peak:>7.1f}MB {idle:>7.1f}MB {errors:>6}  {handled}/{sent}{backlog}")
+    if errors:
+        problems.append(f"{mode}: {errors} non-2xx responses or socket errors")
+    # wrk counts answered requests; the server may also have handled the few in flight
+    # when wrk stopped, so handled >= sent.
+    if handled < sent:
+        problems.append(f"{mode}: {sent - handled} deliveries were not handled")
+print()
+
+def ratio(a, b, target, label):
+    if a in rows and b in rows:
+        x = med(a, "rps") / med(b, "rps")
+        # Capacity per CPU: the inverse of CPU time per delivery.
+        y = med(b, "cpu_us") / med(a, "cpu_us")
+        verdict = lambda v: "ok" if v >= target else "BELOW"
+        print(f"{label:<24} req/s {x:5.2f} ({verdict(x)}), per CPU {y:5.2f} ({verdict(y)})   target >= {target}")
+
+ratio("ingest", "verify-scan", 0.9, "ingest / verify-scan")
+ratio("typed", "value", 1.0, "typed / value")
+if "verify-scan" in rows and "bare" in rows:
+    print(f"{'verify-scan / bare':<24} req/s {med('verify-scan', 'rps') / med('bare', 'rps'):5.2f}, per CPU"
+          f" {med('bare', 'cpu_us') / med('verify-scan', 'cpu_us'):5.2f}   (context: the cost of HMAC + scan)")
+for mode in ("ingest", "typed"):
+    if mode in rows:
+        p = max(r["rss_peak"] for r in rows[mode]) / 1024
+        # Memory kept per delivery (peak minus idle over everything the process handled): a
+        # store that grows with every delivery crosses any bound once the load runs long enough.
+        per = max((r["rss_peak"] - r["rss_idle"]) / max(r["handled"], 1) for r in rows[mode]) * 1024
+        print(f"{'peak RSS ' + mode:<24} {p:5.1f} MB (target < 50 MB; {'ok' if p < 50 else 'ABOVE TARGET'});"
+              f" {per:.0f} bytes more per delivery handled")
+print()
+print("req/s ratios compare throughput measured back to back; on a busy machine the CPU the server")
+print("gets varies between runs, so 'per CPU' (server CPU time per delivery, incl. background workers)")
+print("is the steadier comparison. Repeat with ROUNDS=3 for medians.")
+for p in problems:
+    print("WARNING:", p)
+PY

@@ -1,0 +1,308 @@
+//! [`App`] and its builder: everything `githubapp::run()` does, programmatically.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::client::{AppCredentials, Client, ClientConfig};
+use crate::config::{Config, Secret};
+use crate::context::{AppContext, AppInner};
+use crate::registry::Registry;
+use crate::tasks::{MemoryQueue, Queue, Worker, WorkerConfig};
+use crate::webhook::Verifier;
+use crate::{Error, Result};
+
+/// A configured app: the router, the GitHub client, the queue and the workers.
+///
+/// ```no_run
+/// # async fn f() -> githubapp::Result<()> {
+/// // Mount the webhook route into an existing axum app:
+/// let app = githubapp::App::builder().from_env()?.build()?;
+/// let workers = app.spawn_workers(); // runs background handlers
+/// let router = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "my site" }))
+///     .merge(app.router()?);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, router).await?;
+/// workers.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct App {
+    ctx: AppContext,
+    worker: WorkerConfig,
+}
+
+/// Builds an [`App`]. Nothing is mounted and nothing runs until you ask.
+#[must_use]
+pub struct AppBuilder {
+    config: Config,
+    registry: Option<Registry>,
+    states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    queue: Option<Arc<dyn Queue>>,
+    client_config: Option<ClientConfig>,
+    worker: WorkerConfig,
+}
+
+impl std::fmt::Debug for AppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Starts a builder with default settings (nothing read from the environment until
+    /// [`AppBuilder::from_env`]).
+    pub fn builder() -> AppBuilder {
+        AppBuilder {
+            config: Config::default(),
+            registry: None,
+            states: HashMap::new(),
+            queue: None,
+            client_config: None,
+            worker: WorkerConfig::default(),
+        }
+    }
+
+    /// The shared context (config, registry, client, queue, state).
+    pub fn context(&self) -> &AppContext {
+        &self.ctx
+    }
+
+    /// The axum router: webhook route, `/healthz`, registered routes. Merge it into an
+    /// existing app, and call [`App::spawn_workers`] so background handlers run.
+    pub fn router(&self) -> Result<axum::Router> {
+        crate::server::router(self.ctx.clone())
+    }
+
+    /// Starts this process's workers; they run until [`WorkerHandle::shutdown`].
+    pub fn spawn_workers(&self) -> WorkerHandle {
+        let (tx, mut rx) = tokio::sync::watch::channel(false);
+        let worker = Worker::new(self.ctx.clone(), self.worker.clone());
+        let join = tokio::spawn(worker.run(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }));
+        WorkerHandle { stop: tx, join }
+    }
+
+    /// Serves HTTP and runs workers on the configured address until ctrl-c / SIGTERM.
+    pub async fn serve(self) -> Result<()> {
+        let listener = bind(self.ctx.config().bind).await?;
+        self.serve_with(listener, true, crate::server::shutdown_signal()).await
+    }
+
+    /// Serves HTTP only (no workers) until ctrl-c / SIGTERM: the `web` subcommand.
+    pub async fn serve_web(self) -> Result<()> {
+        let listener = bind(self.ctx.config().bind).await?;
+        self.serve_with(listener, false, crate::server::shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, with or without workers; then stops
+    /// accepting, finishes in-flight requests, and gives workers their grace period.
+    pub async fn serve_with(
+        self,
+        listener: TcpListener,
+        workers: bool,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let router = self.router()?;
+        let addr = listener.local_addr()?;
+        let workers = workers.then(|| self.spawn_workers());
+        tracing::info!(
+            %addr,
+            webhook = %self.ctx.config().webhook_path,
+            handlers = self.ctx.registry().handlers().len(),
+            routes = self.ctx.registry().routes().len(),
+            "listening"
+        );
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        if let Some(w) = workers {
+            w.shutdown().await;
+        }
+        served.map_err(Error::from)
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {addr} (GITHUBAPP_BIND): {e}")))
+    })
+}
+
+/// Running workers started by [`App::spawn_workers`].
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops leasing, waits for running tasks (within the grace period), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.join.await;
+    }
+}
+
+impl AppBuilder {
+    /// Reads `GITHUBAPP_*` variables and `.env` (see [`Config::from_env`]), replacing the
+    /// configuration set so far.
+    pub fn from_env(mut self) -> Result<Self> {
+        self.config = Config::from_env()?;
+        self.worker.concurrency = self.config.workers;
+        Ok(self)
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.worker.concurrency = config.workers;
+        self.config = config;
+        self
+    }
+
+    /// The App's numeric id.
+    pub fn app_id(mut self, id: u64) -> Self {
+        self.config.app_id = Some(id);
+        self
+    }
+
+    /// The App's private key (PEM).
+    pub fn private_key(mut self, pem: impl Into<String>) -> Self {
+        self.config.private_key = Some(Secret::new(pem));
+        self
+    }
+
+    /// The webhook secret.
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.webhook_secret = Some(Secret::new(secret));
+        self
+    }
+
+    /// The previous webhook secret, still accepted while GitHub switches to the new one.
+    pub fn webhook_secret_previous(mut self, secret: impl Into<String>) -> Self {
+        self.config.webhook_secret_previous = Some(Secret::new(secret));
+        self
+    }
+
+    /// The webhook route (default `/webhooks/github`).
+    pub fn webhook_path(mut self, path: impl Into<String>) -> Self {
+        self.config.webhook_path = path.into();
+        self
+    }
+
+    /// The REST API base URL (GHES: `https://HOST/api/v3`).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.config.api_url = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The web URL (GHES: `https://HOST`).
+    pub fn web_url(mut self, url: impl Into<String>) -> Self {
+        self.config.web_url = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The address to listen on.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.config.bind = addr;
+        self
+    }
+
+    /// Concurrent tasks per process.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.config.workers = n.max(1);
+        self.worker.concurrency = n.max(1);
+        self
+    }
+
+    /// Worker lease, grace and polling settings.
+    pub fn worker_config(mut self, config: WorkerConfig) -> Self {
+        self.worker = config;
+        self
+    }
+
+    /// How long foreground handlers may run before the delivery is answered 202.
+    pub fn webhook_deadline(mut self, deadline: Duration) -> Self {
+        self.config.webhook_deadline = deadline;
+        self
+    }
+
+    /// The task queue (default: a new [`MemoryQueue`]).
+    pub fn queue(mut self, queue: Arc<dyn Queue>) -> Self {
+        self.queue = Some(queue);
+        self
+    }
+
+    /// HTTP client settings for calls to GitHub (retries, timeouts, user agent). The API URL
+    /// comes from the configuration.
+    pub fn client_config(mut self, config: ClientConfig) -> Self {
+        self.client_config = Some(config);
+        self
+    }
+
+    /// Handlers and routes to use instead of everything registered in the binary.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// User state, available to handlers, tasks and routes as [`State<T>`](crate::State).
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states.insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
+    /// Validates everything and builds the app. Fails on a malformed private key, duplicate
+    /// registrations, or an empty webhook secret.
+    pub fn build(self) -> Result<App> {
+        let registry = self.registry.unwrap_or_else(Registry::global);
+        registry.validate(&self.config.webhook_path)?;
+        if !self.config.webhook_path.starts_with('/') {
+            return Err(crate::ConfigError::Invalid {
+                var: "GITHUBAPP_WEBHOOK_PATH",
+                reason: format!("`{}` must start with `/`", self.config.webhook_path),
+            }
+            .into());
+        }
+        let verifier = match &self.config.webhook_secret {
+            Some(_) => Some(Verifier::new(&self.config.require_webhook()?)?),
+            None => None,
+        };
+        let client = match (self.config.app_id, &self.config.private_key) {
+            (Some(id), Some(key)) => {
+                let creds = AppCredentials::from_pem(id, key.expose().as_bytes()).map_err(|e| {
+                    crate::ConfigError::Invalid { var: "GITHUBAPP_PRIVATE_KEY", reason: e.to_string() }
+                })?;
+                let mut cc = self.client_config.unwrap_or_default();
+                cc.api_url = self.config.api_url.clone();
+                Some(Client::new(cc, Some(creds))?)
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                let (_id, _key) = self.config.require_app()?;
+                None
+            }
+            (None, None) => None,
+        };
+        let queue = self.queue.unwrap_or_else(|| Arc::new(MemoryQueue::new()));
+        let ctx = AppContext {
+            inner: Arc::new(AppInner {
+                config: self.config,
+                registry,
+                client,
+                queue,
+                verifier,
+                states: self.states,
+            }),
+        };
+        Ok(App { ctx, worker: self.worker })
+    }
+
+    /// `build()?.router()`.
+    pub fn router(self) -> Result<axum::Router> {
+        self.build()?.router()
+    }
+}

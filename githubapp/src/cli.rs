@@ -1,0 +1,302 @@
+//! The command line every app binary gets from [`crate::run`].
+//!
+//! ```text
+//! myapp [serve]                 web server + workers (default)
+//! myapp web                     web server only
+//! myapp receive --event issues --payload issue.json [--action opened] [--dry-run]
+//! myapp routes                  every handler and route with file:line
+//! myapp check [--offline]       configuration, key, secrets, queue, GitHub reachability
+//! ```
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+use crate::registry::{EMPTY_REGISTRY_HELP, Registry};
+use crate::webhook::{Delivery, Dispatcher};
+use crate::{App, Error, Result};
+
+#[derive(Debug, Parser)]
+#[command(about = "A GitHub App built with githubapp", disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve webhooks and routes, and run background workers (the default).
+    Serve,
+    /// Serve webhooks and routes without running workers.
+    Web,
+    /// Run the registered handlers on one payload, locally, and print what ran.
+    Receive {
+        /// The event name (`X-GitHub-Event`), e.g. `issues`.
+        #[arg(long)]
+        event: String,
+        /// A JSON payload file (e.g. saved from the App's "Advanced" delivery log).
+        #[arg(long)]
+        payload: PathBuf,
+        /// Override the payload's `action`.
+        #[arg(long)]
+        action: Option<String>,
+        /// The installation to act as, when the payload has no `installation.id` (payloads
+        /// saved from a repository webhook have none).
+        #[arg(long)]
+        installation: Option<u64>,
+        /// Answer GitHub API calls with a built-in fake GitHub and print them: no
+        /// credentials and no network needed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List every handler and route with its source location.
+    Routes,
+    /// Check configuration, private key, webhook secret and queue, then reach GitHub.
+    Check {
+        /// Skip the call to GitHub.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// Parses `args` and runs the subcommand.
+pub async fn run<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_tracing();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => build_server()?.serve().await,
+        Command::Web => build_server()?.serve_web().await,
+        Command::Receive { event, payload, action, installation, dry_run } => {
+            receive(&event, &payload, action, installation, dry_run).await
+        }
+        Command::Routes => {
+            print!("{}", routes_table(&Registry::global(), &webhook_path()));
+            Ok(())
+        }
+        Command::Check { offline } => check(offline).await,
+    }
+}
+
+fn build_server() -> Result<App> {
+    let registry = Registry::global();
+    if registry.is_empty() {
+        return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
+    }
+    let config = Config::from_env()?;
+    config.require_webhook()?;
+    App::builder().config(config).registry(registry).build()
+}
+
+fn webhook_path() -> String {
+    Config::from_env().map(|c| c.webhook_path).unwrap_or_else(|_| Config::default().webhook_path)
+}
+
+/// Installs the `tracing` subscriber: `RUST_LOG` filter (default `info`), format from
+/// `GITHUBAPP_LOG_FORMAT`. Does nothing if one is already installed.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = matches!(std::env::var("GITHUBAPP_LOG_FORMAT").as_deref(), Ok("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = LogFormat::Json; // the variable is validated by Config
+}
+
+/// The `routes` listing.
+pub fn routes_table(registry: &Registry, webhook_path: &str) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("webhook  POST {webhook_path}\n"));
+    out.push_str(&format!("health   GET  {}\n", crate::server::HEALTH_PATH));
+    out.push_str(&format!("\nhandlers ({}):\n", registry.handlers().len()));
+    for h in registry.handlers() {
+        let mut flags = Vec::new();
+        if h.background {
+            flags.push("background".to_string());
+        }
+        if let Some(r) = h.retries {
+            flags.push(format!("retries={r}"));
+        }
+        if let Some(t) = h.timeout {
+            flags.push(format!("timeout={t:?}"));
+        }
+        out.push_str(&format!(
+            "  {:<40} {:<30} {:<24} {}:{}\n",
+            h.spec_strings().join(", "),
+            h.qualified_name(),
+            flags.join(" "),
+            h.file,
+            h.line
+        ));
+    }
+    out.push_str(&format!("\nroutes ({}):\n", registry.routes().len()));
+    for r in registry.routes() {
+        out.push_str(&format!(
+            "  {:<7} {:<32} {}::{:<20} {}:{}\n",
+            r.method, r.path, r.module_path, r.name, r.file, r.line
+        ));
+    }
+    out
+}
+
+async fn receive(
+    event: &str,
+    payload: &PathBuf,
+    action: Option<String>,
+    installation: Option<u64>,
+    dry_run: bool,
+) -> Result<()> {
+    let body = std::fs::read(payload).map_err(|e| {
+        Error::Io(std::io::Error::new(e.kind(), format!("cannot read payload `{}`: {e}", payload.display())))
+    })?;
+    let meta = crate::webhook::DeliveryHeaders::from_headers(&{
+        let mut h = http::HeaderMap::new();
+        h.insert("x-github-event", event.parse().map_err(|_| bad_event(event))?);
+        h.insert(
+            "x-github-delivery",
+            crate::testing::random_delivery_id().parse().map_err(|_| bad_event(event))?,
+        );
+        h
+    })
+    .map_err(|_| bad_event(event))?;
+    let mut delivery: Delivery = crate::webhook::parse_delivery(meta, body.into())
+        .map_err(|e| Error::handler(format!("`{}`: {e}", payload.display())))?;
+    if action.is_some() {
+        delivery.action = action;
+    }
+    if installation.is_some() {
+        delivery.installation_id = installation;
+    } else if dry_run && delivery.installation_id.is_none() {
+        // The fake GitHub's default installation, so `Client` calls can be shown.
+        delivery.installation_id = Some(crate::testing::DEFAULT_INSTALLATION_ID);
+        println!(
+            "the payload has no installation; acting as installation {} of the dry-run fake (set --installation)",
+            crate::testing::DEFAULT_INSTALLATION_ID
+        );
+    }
+
+    let registry = Registry::global();
+    let fake = if dry_run { Some(crate::testing::FakeGitHub::dry_run().await) } else { None };
+    let mut builder = App::builder().registry(registry);
+    match &fake {
+        Some(fake) => {
+            builder = builder.app_id(fake.app_id()).private_key(fake.private_key_pem()).api_url(fake.url());
+        }
+        None => builder = builder.config(Config::from_env()?),
+    }
+    let app = builder.build()?;
+
+    println!("delivery {} ({})", delivery.id, delivery.spec());
+    let reports = Dispatcher::run_inline(app.context(), delivery).await;
+    if reports.is_empty() {
+        println!("no handler is registered for this event");
+    }
+    let mut failed = 0;
+    for r in &reports {
+        let kind = if r.background { "background" } else { "foreground" };
+        match &r.result {
+            Ok(()) => println!("  ok      {} ({kind}, {:?})", r.handler, r.elapsed),
+            Err(e) => {
+                failed += 1;
+                println!("  FAILED  {} ({kind}, {:?}): {e}", r.handler, r.elapsed);
+            }
+        }
+    }
+    if let Some(fake) = &fake {
+        let calls: Vec<_> =
+            fake.requests().into_iter().filter(|r| !r.path.ends_with("/access_tokens")).collect();
+        println!("GitHub API calls ({}), answered by the dry-run fake:", calls.len());
+        for c in calls {
+            let body = c.body.map(|b| format!(" {b}")).unwrap_or_default();
+            println!("  {} {}{}", c.method, c.path, body);
+        }
+    }
+    if failed > 0 {
+        return Err(Error::handler(format!("{failed} of {} handlers failed", reports.len())));
+    }
+    Ok(())
+}
+
+fn bad_event(event: &str) -> Error {
+    Error::handler(format!(
+        "`{event}` is not an event name (lowercase letters, digits and `_`, e.g. `pull_request`)"
+    ))
+}
+
+async fn check(offline: bool) -> Result<()> {
+    let mut ok = true;
+    let mut line = |good: bool, what: &str, detail: String| {
+        ok &= good;
+        println!(
+            "{} {what}{}",
+            if good { "ok  " } else { "FAIL" },
+            if detail.is_empty() { detail } else { format!(": {detail}") }
+        );
+    };
+    let config = match Config::from_env() {
+        Ok(c) => {
+            line(true, "configuration", String::new());
+            c
+        }
+        Err(e) => {
+            line(false, "configuration", e.to_string());
+            return Err(e.into());
+        }
+    };
+    match config.require_webhook() {
+        Ok(s) => line(true, "webhook secret", format!("{} secret(s) accepted", s.len())),
+        Err(e) => line(false, "webhook secret", e.to_string()),
+    }
+    let registry = Registry::global();
+    match registry.validate(&config.webhook_path) {
+        Ok(()) if registry.is_empty() => line(false, "registry", EMPTY_REGISTRY_HELP.into()),
+        Ok(()) => line(
+            true,
+            "registry",
+            format!("{} handlers, {} routes", registry.handlers().len(), registry.routes().len()),
+        ),
+        Err(e) => line(false, "registry", e.to_string()),
+    }
+    let app = match App::builder().config(config.clone()).registry(registry).build() {
+        Ok(app) => app,
+        Err(e) => {
+            line(false, "app", e.to_string());
+            return Err(e);
+        }
+    };
+    match config.require_app() {
+        Ok(_) => line(true, "app id and private key", "key parsed".into()),
+        Err(e) => line(false, "app id and private key", e.to_string()),
+    }
+    match app.context().queue().stats().await {
+        Ok(s) => line(true, &format!("task queue ({})", app.context().queue().backend()), format!("{s:?}")),
+        Err(e) => line(false, "task queue", e.to_string()),
+    }
+    if !offline && let Some(client) = app.context().app_client() {
+        {
+            let start = Instant::now();
+            match client.get::<serde_json::Value>("/app").await {
+                Ok(v) => line(
+                    true,
+                    "GitHub",
+                    format!(
+                        "authenticated as app `{}` in {:?}",
+                        v.get("slug").and_then(|s| s.as_str()).unwrap_or("?"),
+                        start.elapsed()
+                    ),
+                ),
+                Err(e) => line(false, "GitHub", e.to_string()),
+            }
+        }
+    }
+    if ok { Ok(()) } else { Err(Error::handler("some checks failed")) }
+}

@@ -1,0 +1,307 @@
+//! App credentials, the app JWT and the installation-token cache.
+//!
+//! - The JWT is RS256 with `iat` = now − 60 s, `exp` = now + 540 s and `iss` = the app id; it is
+//!   reused until 60 s before `exp`.
+//! - Installation tokens are cached per (installation, sorted repositories, sorted permissions)
+//!   until 5 minutes before `expires_at`. A mint is single-flight: each cache key has its own
+//!   async mutex, held across the mint, so concurrent callers wait for one request and share
+//!   its token.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+use super::ClientError;
+
+/// Installs jsonwebtoken's RustCrypto provider for the process (once; "already installed" is
+/// fine, whoever installed it).
+pub(crate) fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    });
+}
+
+/// A GitHub App's id and private key: what signs the app JWT.
+///
+/// `Debug` shows the app id only; the key is never printed.
+///
+/// ```no_run
+/// use githubapp::client::AppCredentials;
+///
+/// let pem = std::fs::read("my-app.private-key.pem")?;
+/// let app = AppCredentials::from_pem(123456, &pem)?;
+/// assert_eq!(app.app_id(), 123456);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AppCredentials {
+    app_id: u64,
+    key: EncodingKey,
+}
+
+impl fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppCredentials").field("app_id", &self.app_id).field("key", &"[redacted]").finish()
+    }
+}
+
+impl AppCredentials {
+    /// Reads the app's RSA private key (the PEM file GitHub hands out, PKCS#1 or PKCS#8).
+    ///
+    /// Signs a throw-away JWT to prove the key works, so a bad key fails here, at startup,
+    /// rather than on the first webhook. The error never contains the key.
+    pub fn from_pem(app_id: u64, pem: &[u8]) -> Result<Self, ClientError> {
+        install_crypto_provider();
+        let key = EncodingKey::from_rsa_pem(pem).map_err(|e| {
+            ClientError::Auth(format!("the app private key is not an RSA private key in PEM form ({e})"))
+        })?;
+        let creds = AppCredentials { app_id, key };
+        creds.sign_jwt(unix_now())?;
+        Ok(creds)
+    }
+
+    /// The app id (the JWT's `iss`).
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+
+    /// Signs an app JWT for the given Unix time; returns the token and its `exp`.
+    fn sign_jwt(&self, now: u64) -> Result<(String, u64), ClientError> {
+        #[derive(serde::Serialize)]
+        struct Claims {
+            iat: u64,
+            exp: u64,
+            iss: String,
+        }
+        let claims = Claims {
+            iat: now.saturating_sub(JWT_BACKDATE),
+            exp: now + JWT_LIFETIME,
+            iss: self.app_id.to_string(),
+        };
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
+            .map_err(|e| ClientError::Auth(format!("cannot sign the app JWT ({e})")))?;
+        Ok((jwt, claims.exp))
+    }
+}
+
+/// Seconds `iat` is backdated by, against clock drift.
+const JWT_BACKDATE: u64 = 60;
+/// Seconds from now to `exp` (GitHub's limit is 600 on *its* clock).
+const JWT_LIFETIME: u64 = 540;
+/// A cached JWT is renewed this long before its `exp`.
+const JWT_RENEW_BEFORE: Duration = Duration::from_secs(60);
+/// An installation token is renewed this long before its `expires_at`.
+const TOKEN_RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
+/// Past this many cache keys, expired entries are swept on insert.
+const SWEEP_THRESHOLD: usize = 256;
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A token that must not be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(Arc<str>);
+
+impl Secret {
+    pub(crate) fn new(s: impl Into<Arc<str>>) -> Self {
+        Secret(s.into())
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The app key plus its cached JWT.
+pub(crate) struct AppAuth {
+    creds: AppCredentials,
+    jwt: Mutex<Option<(Secret, Instant)>>,
+}
+
+impl AppAuth {
+    pub(crate) fn new(creds: AppCredentials) -> Self {
+        AppAuth { creds, jwt: Mutex::new(None) }
+    }
+
+    pub(crate) fn app_id(&self) -> u64 {
+        self.creds.app_id
+    }
+
+    /// The current app JWT, signed anew when the cached one is within a minute of `exp`.
+    pub(crate) fn jwt(&self) -> Result<Secret, ClientError> {
+        let mut slot = lock(&self.jwt);
+        if let Some((jwt, renew_at)) = &*slot
+            && Instant::now() < *renew_at
+        {
+            return Ok(jwt.clone());
+        }
+        let now = unix_now();
+        let (jwt, exp) = self.creds.sign_jwt(now)?;
+        let lifetime = Duration::from_secs(exp.saturating_sub(now));
+        let renew_at = Instant::now() + lifetime.saturating_sub(JWT_RENEW_BEFORE);
+        let jwt = Secret::new(jwt);
+        *slot = Some((jwt.clone(), renew_at));
+        Ok(jwt)
+    }
+}
+
+/// What an installation token is scoped to; part of the cache key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct TokenScope {
+    pub(crate) installation_id: u64,
+    /// Repository names, sorted and deduplicated; empty = all of the installation's.
+    pub(crate) repositories: Vec<String>,
+    /// `(permission, level)`, sorted by permission; empty = all of the installation's.
+    pub(crate) permissions: Vec<(String, String)>,
+}
+
+impl TokenScope {
+    pub(crate) fn new(installation_id: u64, repositories: &[&str], permissions: &[(&str, &str)]) -> Self {
+        let mut repos: Vec<String> = repositories
+            .iter()
+            // GitHub wants bare names; accept "owner/name" too.
+            .map(|r| r.rsplit('/').next().unwrap_or(r).to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+        repos.sort();
+        repos.dedup();
+        let perms: BTreeMap<String, String> =
+            permissions.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        TokenScope { installation_id, repositories: repos, permissions: perms.into_iter().collect() }
+    }
+
+    /// The body of `POST /app/installations/{id}/access_tokens`, `None` for an unscoped token.
+    pub(crate) fn request_body(&self) -> Option<serde_json::Value> {
+        if self.repositories.is_empty() && self.permissions.is_empty() {
+            return None;
+        }
+        let mut body = serde_json::Map::new();
+        if !self.repositories.is_empty() {
+            body.insert("repositories".into(), self.repositories.clone().into());
+        }
+        if !self.permissions.is_empty() {
+            let perms: serde_json::Map<String, serde_json::Value> =
+                self.permissions.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+            body.insert("permissions".into(), perms.into());
+        }
+        Some(body.into())
+    }
+}
+
+/// An installation token and when to renew it.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedToken {
+    pub(crate) token: Secret,
+    pub(crate) renew_at: Instant,
+}
+
+impl CachedToken {
+    /// Builds the cache entry from `expires_at`, measured against GitHub's `Date` header when
+    /// present (so a skewed local clock does not matter), else against the local clock.
+    pub(crate) fn new(
+        token: Secret,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        server_now: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        let now = server_now.unwrap_or_else(chrono::Utc::now);
+        let lifetime = (expires_at - now).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(3600));
+        let usable =
+            if lifetime > TOKEN_RENEW_BEFORE * 2 { lifetime - TOKEN_RENEW_BEFORE } else { lifetime / 2 };
+        CachedToken { token, renew_at: Instant::now() + usable }
+    }
+
+    fn is_fresh(&self) -> bool {
+        Instant::now() < self.renew_at
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<CachedToken>>>;
+
+/// The installation-token cache shared by every [`Client`](super::Client) made from one
+/// [`Client::new`](super::Client::new).
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    slots: Mutex<HashMap<TokenScope, Slot>>,
+}
+
+impl TokenCache {
+    fn slot(&self, scope: &TokenScope) -> Slot {
+        let mut slots = lock(&self.slots);
+        if let Some(slot) = slots.get(scope) {
+            return slot.clone();
+        }
+        if slots.len() >= SWEEP_THRESHOLD {
+            // Drop entries nobody is minting into whose token is gone or stale.
+            slots.retain(|_, slot| match slot.try_lock() {
+                Ok(tok) => tok.as_ref().is_some_and(CachedToken::is_fresh),
+                Err(_) => true,
+            });
+        }
+        let slot = Slot::default();
+        slots.insert(scope.clone(), slot.clone());
+        slot
+    }
+
+    /// The cached token for `scope`, or the result of `mint` (run by at most one caller at a
+    /// time per scope). With `failed` set (a token GitHub just answered 401 to), that token is
+    /// not reused: unless another caller already replaced it, a new one is minted.
+    pub(crate) async fn get<F, Fut>(
+        &self,
+        scope: &TokenScope,
+        failed: Option<&Secret>,
+        mint: F,
+    ) -> Result<Secret, ClientError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<CachedToken, ClientError>>,
+    {
+        let slot = self.slot(scope);
+        let mut cached = slot.lock().await;
+        if let Some(tok) = &*cached
+            && tok.is_fresh()
+            && failed != Some(&tok.token)
+        {
+            return Ok(tok.token.clone());
+        }
+        *cached = None;
+        let fresh = mint().await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(token)
+    }
+
+    /// Forgets every token of one installation (all scopes).
+    pub(crate) fn invalidate_installation(&self, installation_id: u64) {
+        let removed: Vec<Slot> = {
+            let mut slots = lock(&self.slots);
+            let keys: Vec<TokenScope> =
+                slots.keys().filter(|k| k.installation_id == installation_id).cloned().collect();
+            keys.iter().filter_map(|k| slots.remove(k)).collect()
+        };
+        // Callers already holding a removed slot must not keep using its token either.
+        for slot in removed {
+            if let Ok(mut tok) = slot.try_lock() {
+                *tok = None;
+            }
+        }
+    }
+
+    /// Forgets every cached token.
+    pub(crate) fn clear(&self) {
+        lock(&self.slots).clear();
+    }
+}

@@ -1,0 +1,386 @@
+//! Configuration from the environment (prefix `GITHUBAPP_`), a `.env` file, or the builder.
+//!
+//! Each subcommand asks only for what it uses: [`Config::require_webhook`] for the web
+//! server, [`Config::require_app`] for the GitHub client. A missing or malformed setting is
+//! one [`ConfigError`] naming the variable and the fix. Secrets are held in [`Secret`], which
+//! never prints its value.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret string: never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret value. Keep it out of logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(\"<redacted>\")")
+    }
+}
+
+/// A configuration error: which setting, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is not set.
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        /// The environment variable.
+        var: &'static str,
+        /// How to fix it.
+        hint: &'static str,
+    },
+    /// A setting is set but malformed.
+    #[error("{var} is invalid: {reason}")]
+    Invalid {
+        /// The environment variable.
+        var: &'static str,
+        /// What is wrong (never the value of a secret).
+        reason: String,
+    },
+}
+
+/// Which task queue backend to use (`GITHUBAPP_TASK_QUEUE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueueKind {
+    /// In-process; work is lost when the process exits. The default.
+    #[default]
+    Memory,
+}
+
+/// Log output format (`GITHUBAPP_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything githubapp reads from the environment. Build it with [`Config::from_env`] or
+/// field by field through [`crate::App::builder`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// `GITHUBAPP_ID`: the App's numeric id.
+    pub app_id: Option<u64>,
+    /// `GITHUBAPP_PRIVATE_KEY` (PEM, `\n` escapes allowed) or `GITHUBAPP_PRIVATE_KEY_PATH`.
+    pub private_key: Option<Secret>,
+    /// `GITHUBAPP_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<Secret>,
+    /// `GITHUBAPP_WEBHOOK_SECRET_PREVIOUS`: still accepted during a rotation.
+    pub webhook_secret_previous: Option<Secret>,
+    /// `GITHUBAPP_WEBHOOK_PATH`, default `/webhooks/github`.
+    pub webhook_path: String,
+    /// `GITHUBAPP_API_URL`, default `https://api.github.com` (GHES: `https://HOST/api/v3`).
+    pub api_url: String,
+    /// `GITHUBAPP_WEB_URL`, default `https://github.com`.
+    pub web_url: String,
+    /// `GITHUBAPP_BIND`, default `0.0.0.0:3000`.
+    pub bind: SocketAddr,
+    /// `GITHUBAPP_TASK_QUEUE`, default `memory`.
+    pub task_queue: QueueKind,
+    /// `GITHUBAPP_TASK_NAMESPACE`, default `githubapp`.
+    pub task_namespace: String,
+    /// `GITHUBAPP_WORKERS`: concurrent tasks per process, default 8.
+    pub workers: usize,
+    /// `GITHUBAPP_LOG_FORMAT`: `pretty` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `GITHUBAPP_WEBHOOK_DEADLINE`: how long foreground handlers may run before the delivery
+    /// is answered 202 and they finish after the response; default `8s` (GitHub waits 10 s).
+    pub webhook_deadline: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            app_id: None,
+            private_key: None,
+            webhook_secret: None,
+            webhook_secret_previous: None,
+            webhook_path: "/webhooks/github".into(),
+            api_url: "https://api.github.com".into(),
+            web_url: "https://github.com".into(),
+            bind: SocketAddr::from(([0, 0, 0, 0], 3000)),
+            task_queue: QueueKind::Memory,
+            task_namespace: "githubapp".into(),
+            workers: 8,
+            log_format: LogFormat::Pretty,
+            webhook_deadline: Duration::from_secs(8),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `GITHUBAPP_*` variables (after loading `.env` if present, without overriding
+    /// variables already set).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production; a map in tests).
+    ///
+    /// ```
+    /// use githubapp::config::Config;
+    /// let env = |k: &str| match k {
+    ///     "GITHUBAPP_ID" => Some("42".to_string()),
+    ///     "GITHUBAPP_WEBHOOK_SECRET" => Some("s3cret".to_string()),
+    ///     _ => None,
+    /// };
+    /// let config = Config::from_lookup(env).unwrap();
+    /// assert_eq!(config.app_id, Some(42));
+    /// assert_eq!(config.webhook_path, "/webhooks/github");
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let mut c = Config::default();
+        if let Some(v) = get("GITHUBAPP_ID") {
+            c.app_id = Some(v.trim().parse().map_err(|_| ConfigError::Invalid {
+                var: "GITHUBAPP_ID",
+                reason: "expected the App's numeric id (App settings > About > App ID)".into(),
+            })?);
+        }
+        c.private_key = match (get("GITHUBAPP_PRIVATE_KEY"), get("GITHUBAPP_PRIVATE_KEY_PATH")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    var: "GITHUBAPP_PRIVATE_KEY",
+                    reason: "set either GITHUBAPP_PRIVATE_KEY or GITHUBAPP_PRIVATE_KEY_PATH, not both".into(),
+                });
+            }
+            (Some(pem), None) => Some(Secret::new(pem.replace("\\n", "\n"))),
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+                    var: "GITHUBAPP_PRIVATE_KEY_PATH",
+                    reason: format!("cannot read `{}`: {e}", path.display()),
+                })?;
+                Some(Secret::new(pem))
+            }
+            (None, None) => None,
+        };
+        // An explicitly empty secret is an error, not "no secret": it would accept anything.
+        if let Some(v) = lookup("GITHUBAPP_WEBHOOK_SECRET") {
+            if v.is_empty() {
+                return Err(ConfigError::Invalid {
+                    var: "GITHUBAPP_WEBHOOK_SECRET",
+                    reason: "the secret is empty; set the webhook secret of the App's settings".into(),
+                });
+            }
+            c.webhook_secret = Some(Secret::new(v));
+        }
+        c.webhook_secret_previous = get("GITHUBAPP_WEBHOOK_SECRET_PREVIOUS").map(Secret::new);
+        if let Some(v) = get("GITHUBAPP_WEBHOOK_PATH") {
+            if !v.starts_with('/') {
+                return Err(ConfigError::Invalid {
+                    var: "GITHUBAPP_WEBHOOK_PATH",
+                    reason: format!("`{v}` must start with `/`"),
+                });
+            }
+            c.webhook_path = v;
+        }
+        if let Some(v) = get("GITHUBAPP_API_URL") {
+            c.api_url = parse_url("GITHUBAPP_API_URL", &v)?;
+        }
+        if let Some(v) = get("GITHUBAPP_WEB_URL") {
+            c.web_url = parse_url("GITHUBAPP_WEB_URL", &v)?;
+        }
+        if let Some(v) = get("GITHUBAPP_BIND") {
+            c.bind = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                var: "GITHUBAPP_BIND",
+                reason: format!("`{v}` is not an address like `0.0.0.0:3000` or `127.0.0.1:8080`"),
+            })?;
+        }
+        if let Some(v) = get("GITHUBAPP_TASK_QUEUE") {
+            c.task_queue = match v.trim() {
+                "memory" => QueueKind::Memory,
+                other @ ("sqlite" | "redis" | "postgres" | "database") => {
+                    return Err(ConfigError::Invalid {
+                        var: "GITHUBAPP_TASK_QUEUE",
+                        reason: format!(
+                            "the `{other}` backend is not available in this version of githubapp; use `memory`"
+                        ),
+                    });
+                }
+                other => {
+                    return Err(ConfigError::Invalid {
+                        var: "GITHUBAPP_TASK_QUEUE",
+                        reason: format!("unknown backend `{other}`; expected `memory`"),
+                    });
+                }
+            };
+        }
+        if let Some(v) = get("GITHUBAPP_TASK_NAMESPACE") {
+            c.task_namespace = v;
+        }
+        if let Some(v) = get("GITHUBAPP_WORKERS") {
+            c.workers = match v.trim().parse::<usize>() {
+                Ok(n) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "GITHUBAPP_WORKERS",
+                        reason: format!("`{v}` is not a number of workers between 1 and 10000"),
+                    });
+                }
+            };
+        }
+        if let Some(v) = get("GITHUBAPP_LOG_FORMAT") {
+            c.log_format = match v.trim() {
+                "pretty" | "text" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        var: "GITHUBAPP_LOG_FORMAT",
+                        reason: format!("unknown format `{other}`; expected `pretty` or `json`"),
+                    });
+                }
+            };
+        }
+        if let Some(v) = get("GITHUBAPP_WEBHOOK_DEADLINE") {
+            c.webhook_deadline = parse_duration(&v)
+                .filter(|d| !d.is_zero() && *d < Duration::from_secs(10))
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "GITHUBAPP_WEBHOOK_DEADLINE",
+                    reason: format!(
+                        "`{v}` is not a duration below GitHub's 10 s limit, like `8s` or `2500ms`"
+                    ),
+                })?;
+        }
+        Ok(c)
+    }
+
+    /// The webhook secrets to accept, current first. Fails when none is set: an unset secret
+    /// must never mean "accept every delivery".
+    pub fn require_webhook(&self) -> Result<Vec<Secret>, ConfigError> {
+        let current = self.webhook_secret.clone().ok_or(ConfigError::Missing {
+            var: "GITHUBAPP_WEBHOOK_SECRET",
+            hint: "set it to the webhook secret of your GitHub App (App settings > Webhook secret)",
+        })?;
+        if current.expose().is_empty() {
+            return Err(ConfigError::Invalid {
+                var: "GITHUBAPP_WEBHOOK_SECRET",
+                reason: "the secret is empty".into(),
+            });
+        }
+        let mut secrets = vec![current];
+        secrets.extend(self.webhook_secret_previous.clone());
+        Ok(secrets)
+    }
+
+    /// The App id and private key, needed for any call to GitHub as the App.
+    pub fn require_app(&self) -> Result<(u64, Secret), ConfigError> {
+        let id = self.app_id.ok_or(ConfigError::Missing {
+            var: "GITHUBAPP_ID",
+            hint: "set it to your GitHub App's numeric id (App settings > About > App ID)",
+        })?;
+        let key = self.private_key.clone().ok_or(ConfigError::Missing {
+            var: "GITHUBAPP_PRIVATE_KEY",
+            hint: "set GITHUBAPP_PRIVATE_KEY (PEM) or GITHUBAPP_PRIVATE_KEY_PATH (a .pem file from App settings > Private keys)",
+        })?;
+        Ok((id, key))
+    }
+}
+
+fn parse_url(var: &'static str, v: &str) -> Result<String, ConfigError> {
+    let v = v.trim().trim_end_matches('/');
+    if !(v.starts_with("https://") || v.starts_with("http://")) {
+        return Err(ConfigError::Invalid { var, reason: format!("`{v}` is not an http(s) URL") });
+    }
+    Ok(v.to_string())
+}
+
+/// Parses `500ms`, `30s`, `5m`, `1h`.
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.webhook_path, "/webhooks/github");
+        assert_eq!(c.api_url, "https://api.github.com");
+        assert_eq!(c.bind.port(), 3000);
+        assert!(c.require_webhook().is_err());
+        assert!(c.require_app().is_err());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (pairs, var) in [
+            (vec![("GITHUBAPP_ID", "abc")], "GITHUBAPP_ID"),
+            (vec![("GITHUBAPP_BIND", "nope")], "GITHUBAPP_BIND"),
+            (vec![("GITHUBAPP_WEBHOOK_SECRET", "")], "GITHUBAPP_WEBHOOK_SECRET"),
+            (vec![("GITHUBAPP_TASK_QUEUE", "kafka")], "GITHUBAPP_TASK_QUEUE"),
+            (vec![("GITHUBAPP_WORKERS", "0")], "GITHUBAPP_WORKERS"),
+            (vec![("GITHUBAPP_LOG_FORMAT", "xml")], "GITHUBAPP_LOG_FORMAT"),
+            (vec![("GITHUBAPP_WEBHOOK_PATH", "hooks")], "GITHUBAPP_WEBHOOK_PATH"),
+            (vec![("GITHUBAPP_API_URL", "ftp://x")], "GITHUBAPP_API_URL"),
+            (vec![("GITHUBAPP_WEBHOOK_DEADLINE", "12s")], "GITHUBAPP_WEBHOOK_DEADLINE"),
+            (vec![("GITHUBAPP_PRIVATE_KEY_PATH", "/nonexistent/key.pem")], "GITHUBAPP_PRIVATE_KEY_PATH"),
+        ] {
+            let err = cfg(&pairs).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c =
+            cfg(&[("GITHUBAPP_WEBHOOK_SECRET", "hunter2"), ("GITHUBAPP_PRIVATE_KEY", "PEMDATA")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("PEMDATA"), "{shown}");
+        assert_eq!(c.require_webhook().unwrap()[0].expose(), "hunter2");
+    }
+
+    #[test]
+    fn escaped_newlines_in_key() {
+        let c = cfg(&[("GITHUBAPP_PRIVATE_KEY", "-----BEGIN-----\\nabc\\n-----END-----")]).unwrap();
+        assert_eq!(c.private_key.unwrap().expose(), "-----BEGIN-----\nabc\n-----END-----");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1x"), None);
+        assert_eq!(parse_duration("s"), None);
+    }
+}

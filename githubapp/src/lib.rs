@@ -1,0 +1,77 @@
+//! Build GitHub Apps in Rust.
+//!
+//! Annotate async functions and call [`run`]: signed webhooks are routed to typed handlers,
+//! each with a GitHub [`Client`] authenticated as the delivery's installation; background
+//! handlers run on a task queue; `#[github::get]`-style routes join the same axum server.
+//!
+//! ```no_run
+//! use githubapp::prelude::*;
+//! use githubapp::events::IssuesEvent;
+//!
+//! #[github::on("issues.opened")]
+//! async fn greet(event: IssuesEvent, gh: Client) -> Result<()> {
+//!     gh.create_issue_comment(&event.repository, event.issue.number, "Thanks!").await?;
+//!     Ok(())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<()> {
+//!     githubapp::run().await
+//! }
+//! ```
+//!
+//! Modules: [`events`] (typed payloads), [`client`] (the GitHub REST client),
+//! [`webhook`] (verification and dispatch), [`tasks`] (queues and workers), [`handler`]
+//! (handler arguments), [`config`], [`cli`], [`testing`] (fake GitHub and signed deliveries
+//! for your tests).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[doc(hidden)]
+pub mod __private;
+mod app;
+pub mod cli;
+pub mod client;
+pub mod config;
+mod context;
+mod error;
+pub mod events;
+pub mod handler;
+mod registry;
+pub mod server;
+pub mod tasks;
+pub mod testing;
+pub mod webhook;
+
+pub use app::{App, AppBuilder, WorkerHandle};
+pub use client::Client;
+pub use config::{Config, ConfigError};
+pub use context::{AppContext, State};
+pub use error::{Error, Result};
+pub use registry::Registry;
+pub use webhook::Delivery;
+
+/// The attribute macros, used as `#[github::on(...)]`, `#[github::get("/path")]`, ...
+pub mod github {
+    pub use githubapp_macros::{delete, get, on, patch, post, put};
+}
+
+/// `use githubapp::prelude::*;` brings the `github` attribute namespace, [`Client`],
+/// [`Result`], [`Delivery`] and [`State`].
+pub mod prelude {
+    pub use crate::github;
+    pub use crate::{Client, Delivery, Error, Result, State};
+}
+
+/// Reads configuration (environment and `.env`), parses the command line, builds everything
+/// registered with the attribute macros, and runs the chosen subcommand (`serve` by default).
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> githubapp::Result<()> {
+///     githubapp::run().await
+/// }
+/// ```
+pub async fn run() -> Result<()> {
+    cli::run(std::env::args_os()).await
+}

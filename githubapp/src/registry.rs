@@ -1,0 +1,194 @@
+//! What the attribute macros registered: webhook handlers and routes, collected through
+//! `inventory` (or given explicitly), validated once at startup.
+
+use std::collections::HashMap;
+
+use crate::__private::{HandlerDescriptor, RouteDescriptor};
+use crate::Error;
+
+/// The handlers and routes an app is built from.
+///
+/// [`Registry::global`] collects everything `#[github::on]`, `#[github::get]`, ... registered
+/// in the binary. Tests can build one from an explicit list with [`Registry::empty`] and
+/// [`Registry::filter`].
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: Vec<&'static HandlerDescriptor>,
+    routes: Vec<&'static RouteDescriptor>,
+    by_event: HashMap<&'static str, Vec<usize>>,
+    wildcard: Vec<usize>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("handlers", &self.handlers.iter().map(|h| h.qualified_name()).collect::<Vec<_>>())
+            .field(
+                "routes",
+                &self.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Everything registered in this binary.
+    pub fn global() -> Registry {
+        let mut handlers: Vec<_> = inventory::iter::<HandlerDescriptor>.into_iter().collect();
+        let mut routes: Vec<_> = inventory::iter::<RouteDescriptor>.into_iter().collect();
+        // inventory's order depends on link order; sort for stable output.
+        handlers.sort_by_key(|h| (h.module_path, h.line));
+        routes.sort_by_key(|r| (r.path, r.method));
+        Registry::from_parts(handlers, routes)
+    }
+
+    /// No handlers and no routes.
+    pub fn empty() -> Registry {
+        Registry::default()
+    }
+
+    /// A registry from explicit descriptors.
+    pub fn from_parts(
+        handlers: Vec<&'static HandlerDescriptor>,
+        routes: Vec<&'static RouteDescriptor>,
+    ) -> Registry {
+        let mut r = Registry { handlers, routes, ..Registry::default() };
+        r.index();
+        r
+    }
+
+    /// Keeps only the handlers whose `module::name` satisfies `keep` (routes are kept).
+    ///
+    /// ```
+    /// let only_greet = githubapp::Registry::global().filter(|name| name.ends_with("::greet"));
+    /// assert!(only_greet.handlers().iter().all(|h| h.name == "greet"));
+    /// ```
+    pub fn filter(self, keep: impl Fn(&str) -> bool) -> Registry {
+        let handlers = self.handlers.into_iter().filter(|h| keep(&h.qualified_name())).collect();
+        Registry::from_parts(handlers, self.routes)
+    }
+
+    fn index(&mut self) {
+        self.by_event.clear();
+        self.wildcard.clear();
+        for (i, h) in self.handlers.iter().enumerate() {
+            for spec in h.specs {
+                if spec.event == "*" {
+                    self.wildcard.push(i);
+                } else {
+                    let list = self.by_event.entry(spec.event).or_default();
+                    if !list.contains(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registered webhook handlers.
+    pub fn handlers(&self) -> &[&'static HandlerDescriptor] {
+        &self.handlers
+    }
+
+    /// Registered HTTP routes.
+    pub fn routes(&self) -> &[&'static RouteDescriptor] {
+        &self.routes
+    }
+
+    /// The handlers for a delivery of `event` with `action`, in registration order.
+    pub fn handlers_for(&self, event: &str, action: Option<&str>) -> Vec<&'static HandlerDescriptor> {
+        let mut out: Vec<usize> = Vec::new();
+        if let Some(list) = self.by_event.get(event) {
+            for &i in list {
+                let matches = self.handlers[i]
+                    .specs
+                    .iter()
+                    .any(|s| s.event == event && (s.action.is_none() || s.action == action));
+                if matches {
+                    out.push(i);
+                }
+            }
+        }
+        for &i in &self.wildcard {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        out.sort_unstable();
+        out.into_iter().map(|i| self.handlers[i]).collect()
+    }
+
+    /// The background handler a task of this name runs (`webhook:<module>::<fn>`).
+    pub(crate) fn background_handler(&self, task_name: &str) -> Option<&'static HandlerDescriptor> {
+        let name = task_name.strip_prefix("webhook:")?;
+        self.handlers.iter().copied().find(|h| h.background && h.qualified_name() == name)
+    }
+
+    /// Startup checks: duplicate names and routes are errors listing both places; an empty
+    /// registry means the linker dropped the crate holding the handlers.
+    pub fn validate(&self, webhook_path: &str) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        let mut seen: HashMap<String, &HandlerDescriptor> = HashMap::new();
+        for h in &self.handlers {
+            if let Some(prev) = seen.insert(h.qualified_name(), h) {
+                problems.push(format!(
+                    "handler `{}` is registered twice: {}:{} and {}:{}",
+                    h.qualified_name(),
+                    prev.file,
+                    prev.line,
+                    h.file,
+                    h.line
+                ));
+            }
+        }
+        let mut seen_routes: HashMap<(&str, &str), &RouteDescriptor> = HashMap::new();
+        for r in &self.routes {
+            if let Some(prev) = seen_routes.insert((r.method, r.path), r) {
+                problems.push(format!(
+                    "route `{} {}` is registered twice: `{}` at {}:{} and `{}` at {}:{}",
+                    r.method, r.path, prev.name, prev.file, prev.line, r.name, r.file, r.line
+                ));
+            }
+            if r.path == webhook_path || r.path == crate::server::HEALTH_PATH {
+                problems.push(format!(
+                    "route `{} {}` (`{}` at {}:{}) collides with the built-in route `{}`",
+                    r.method, r.path, r.name, r.file, r.line, r.path
+                ));
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::Registry(problems.join("\n"))) }
+    }
+
+    /// `true` when nothing at all is registered.
+    pub fn is_empty(&self) -> bool {
+        self.handlers.is_empty() && self.routes.is_empty()
+    }
+}
+
+impl HandlerDescriptor {
+    /// `module::path::fn_name`: the handler's unique name (and its task name suffix).
+    pub fn qualified_name(&self) -> String {
+        format!("{}::{}", self.module_path, self.name)
+    }
+
+    /// The task name background runs of this handler are queued under.
+    pub fn task_name(&self) -> String {
+        format!("webhook:{}", self.qualified_name())
+    }
+
+    /// The specs as written: `issues.opened`, `push`, `*`.
+    pub fn spec_strings(&self) -> Vec<String> {
+        self.specs
+            .iter()
+            .map(|s| match s.action {
+                Some(a) => format!("{}.{}", s.event, a),
+                None => s.event.to_string(),
+            })
+            .collect()
+    }
+}
+
+/// The error `run()` gives when nothing is registered.
+pub(crate) const EMPTY_REGISTRY_HELP: &str = "no webhook handlers or routes are registered in this binary.\n\
+    If your handlers live in another crate or module that `main` never names, the linker dropped them: \
+    add `use my_handlers as _;` (the crate or module with the `#[github::on]` functions) to main.rs";

@@ -1,0 +1,118 @@
+//! Assembles the axum [`Router`](axum::Router): the webhook route, the health route and every
+//! registered route, sharing one [`AppContext`] as state.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::Error;
+use crate::context::AppContext;
+use crate::webhook::{DeliveryHeaders, Dispatcher, MAX_BODY_BYTES, WebhookError, parse_delivery};
+
+/// The built-in health route: `GET /healthz` answers 200 `ok`.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// The router for an app: webhook route, health route, registered routes.
+pub(crate) fn router(ctx: AppContext) -> Result<axum::Router, Error> {
+    if ctx.inner.verifier.is_none() {
+        // The builder only leaves it unset when no secret was configured.
+        return Err(crate::ConfigError::Missing {
+            var: "GITHUBAPP_WEBHOOK_SECRET",
+            hint: "set it to the webhook secret of your GitHub App; the webhook route never accepts unsigned deliveries",
+        }
+        .into());
+    }
+    let path = ctx.config().webhook_path.clone();
+    let mut router: axum::Router<AppContext> = axum::Router::new()
+        .route(&path, post(webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        .route(HEALTH_PATH, get(|| async { "ok" }));
+    for r in ctx.registry().routes() {
+        router = (r.register)(router);
+    }
+    Ok(router.with_state(ctx))
+}
+
+/// The webhook endpoint: DESIGN §5 in order.
+async fn webhook(
+    State(ctx): State<AppContext>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let err = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                WebhookError::TooLarge
+            } else {
+                WebhookError::Payload("cannot read the request body".into())
+            };
+            return reject(err);
+        }
+    };
+    // The builder guarantees a verifier before the route exists.
+    let Some(verifier) = ctx.inner.verifier.as_ref() else {
+        return reject(WebhookError::Signature);
+    };
+    let mut sigs = headers.get_all("x-hub-signature-256").iter();
+    let sig = match (sigs.next(), sigs.next()) {
+        (Some(one), None) => Some(one.as_bytes()),
+        _ => None,
+    };
+    if let Err(e) = verifier.verify(sig, &body) {
+        return reject(e);
+    }
+    let meta = match DeliveryHeaders::from_headers(&headers) {
+        Ok(m) => m,
+        Err(e) => return reject(e),
+    };
+    let delivery = match parse_delivery(meta, body) {
+        Ok(d) => d,
+        Err(e) => return reject(e),
+    };
+    let id = delivery.id.clone();
+    let outcome = Dispatcher::deliver(&ctx, delivery).await;
+    let status = StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match outcome.status() {
+        500 => json!({ "error": "a handler failed; see the app's logs for this delivery", "delivery": id }),
+        _ => json!({ "ok": true, "delivery": id, "outcome": format!("{outcome:?}").to_lowercase() }),
+    };
+    (status, Json(body)).into_response()
+}
+
+fn reject(err: WebhookError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    tracing::warn!(status = status.as_u16(), reason = %err, "webhook delivery rejected");
+    let message = match err {
+        // No detail on authentication failures.
+        WebhookError::Signature => "unauthorized".to_string(),
+        other => other.to_string(),
+    };
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

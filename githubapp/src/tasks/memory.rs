@@ -1,0 +1,497 @@
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueStats, TaskInfo};
+
+/// How long an idempotency key is remembered after enqueue.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long dead tasks are kept for inspection.
+const DEAD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The most delivery ids remembered; the oldest are forgotten first past this.
+const MAX_DELIVERIES: usize = 200_000;
+
+/// The in-process queue: fast, shared by the web server and the workers of one process,
+/// and lost when the process exits. Use it for development and for apps that can afford
+/// to lose background work on a restart.
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use githubapp::tasks::{MemoryQueue, NewTask, Queue};
+/// use std::time::Duration;
+/// let q = MemoryQueue::new();
+/// q.enqueue(NewTask::new("hello", "{}")).await.unwrap();
+/// let leased = q.lease(10, Duration::from_secs(30)).await.unwrap();
+/// assert_eq!(leased.len(), 1);
+/// q.complete(&leased[0]).await.unwrap();
+/// assert_eq!(q.stats().await.unwrap().completed, 1);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Default)]
+pub struct MemoryQueue {
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+impl std::fmt::Debug for MemoryQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryQueue").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    next_lease: u64,
+    tasks: HashMap<u64, Record>,
+    /// (run_at ms, id, generation): runnable at run_at if the generation still matches.
+    ready: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    /// (lease expiry ms, id, lease)
+    leases: BTreeSet<(u64, u64, u64)>,
+    idempotency: HashMap<String, u64>,
+    idempotency_expiry: VecDeque<(u64, String)>,
+    deliveries: HashMap<String, u64>,
+    delivery_expiry: VecDeque<(u64, String)>,
+    dead_order: VecDeque<(u64, u64)>,
+    completed: u64,
+    retried: u64,
+}
+
+struct Record {
+    name: String,
+    payload: Bytes,
+    attempts: u32,
+    max_attempts: u32,
+    installation_id: Option<u64>,
+    run_at: u64,
+    generation: u64,
+    status: Status,
+    last_error: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Waiting,
+    Leased { lease: u64, until: u64 },
+    Dead,
+}
+
+fn now_ms() -> u64 {
+    to_ms(SystemTime::now())
+}
+
+fn to_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl MemoryQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than losing the queue, so recover the guard instead of propagating.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn enqueue_now(&self, task: NewTask) -> Enqueued {
+        let mut s = self.lock();
+        let now = now_ms();
+        s.prune(now);
+        if let Some(key) = &task.idempotency_key
+            && let Some(id) = s.idempotency.get(key)
+        {
+            return Enqueued::Duplicate(id.to_string());
+        }
+        s.next_id += 1;
+        let id = s.next_id;
+        let run_at = task.run_at.map(to_ms).unwrap_or(now);
+        if let Some(key) = task.idempotency_key {
+            s.idempotency.insert(key.clone(), id);
+            s.idempotency_expiry.push_back((now + IDEMPOTENCY_TTL.as_millis() as u64, key));
+        }
+        s.tasks.insert(
+            id,
+            Record {
+                name: task.name,
+                payload: task.payload,
+                attempts: 0,
+                max_attempts: task.max_attempts.max(1),
+                installation_id: task.installation_id,
+                run_at,
+                generation: 0,
+                status: Status::Waiting,
+                last_error: None,
+            },
+        );
+        s.ready.push(Reverse((run_at, id, 0)));
+        drop(s);
+        self.notify.notify_one();
+        Enqueued::New(id.to_string())
+    }
+
+    fn lease_now(&self, max: usize, lease_for: Duration) -> Vec<LeasedTask> {
+        let mut s = self.lock();
+        let now = now_ms();
+        s.reclaim_expired(now);
+        let until = now + lease_for.as_millis() as u64;
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(Reverse((run_at, id, generation))) = s.ready.peek().copied() else { break };
+            if run_at > now {
+                break;
+            }
+            s.ready.pop();
+            s.next_lease += 1;
+            let lease = s.next_lease;
+            let Some(rec) = s.tasks.get_mut(&id) else { continue };
+            if rec.generation != generation || rec.status != Status::Waiting {
+                continue; // stale heap entry
+            }
+            rec.attempts += 1;
+            rec.generation += 1;
+            rec.status = Status::Leased { lease, until };
+            out.push(LeasedTask {
+                id: id.to_string(),
+                name: rec.name.clone(),
+                payload: rec.payload.clone(),
+                attempt: rec.attempts,
+                max_attempts: rec.max_attempts,
+                installation_id: rec.installation_id,
+                lease,
+            });
+            s.leases.insert((until, id, lease));
+        }
+        out
+    }
+
+    /// Runs `f` on the record if `task` still holds its lease.
+    fn with_lease<T>(
+        &self,
+        task: &LeasedTask,
+        f: impl FnOnce(&mut State, u64, u64) -> T,
+    ) -> Result<T, QueueError> {
+        let id: u64 = task.id.parse().map_err(|_| QueueError::NotFound(task.id.clone()))?;
+        let mut s = self.lock();
+        let until = match s.tasks.get(&id).map(|r| r.status) {
+            Some(Status::Leased { lease, until }) if lease == task.lease => until,
+            _ => return Err(QueueError::LeaseLost(task.id.clone())),
+        };
+        s.leases.remove(&(until, id, task.lease));
+        Ok(f(&mut s, id, until))
+    }
+}
+
+impl State {
+    fn reclaim_expired(&mut self, now: u64) {
+        while let Some(&(until, id, lease)) = self.leases.first() {
+            if until > now {
+                break;
+            }
+            self.leases.pop_first();
+            if let Some(rec) = self.tasks.get_mut(&id)
+                && rec.status == (Status::Leased { lease, until })
+            {
+                {
+                    // The worker died or stalled: the task is runnable again. If that was its
+                    // last attempt it is dead-lettered instead.
+                    if rec.attempts >= rec.max_attempts {
+                        rec.status = Status::Dead;
+                        rec.last_error = Some("lease expired (worker crashed or stalled)".into());
+                        self.dead_order.push_back((now, id));
+                    } else {
+                        rec.status = Status::Waiting;
+                        rec.run_at = now;
+                        self.ready.push(Reverse((now, id, rec.generation)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn prune(&mut self, now: u64) {
+        while let Some((exp, _)) = self.idempotency_expiry.front() {
+            if *exp > now {
+                break;
+            }
+            if let Some((_, key)) = self.idempotency_expiry.pop_front() {
+                self.idempotency.remove(&key);
+            }
+        }
+        let dead_before = now.saturating_sub(DEAD_TTL.as_millis() as u64);
+        while let Some(&(at, id)) = self.dead_order.front() {
+            if at > dead_before {
+                break;
+            }
+            self.dead_order.pop_front();
+            if self.tasks.get(&id).is_some_and(|r| r.status == Status::Dead) {
+                self.tasks.remove(&id);
+            }
+        }
+    }
+}
+
+impl Queue for MemoryQueue {
+    fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
+        let out = self.enqueue_now(task);
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn lease(&self, max: usize, lease_for: Duration) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>> {
+        let out = self.lease_now(max, lease_for);
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        lease_for: Duration,
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
+        let out = self.with_lease(task, |s, id, _| {
+            let until = now_ms() + lease_for.as_millis() as u64;
+            if let Some(rec) = s.tasks.get_mut(&id) {
+                rec.status = Status::Leased { lease: task.lease, until };
+            }
+            s.leases.insert((until, id, task.lease));
+        });
+        Box::pin(async move { out })
+    }
+
+    fn complete<'a>(&'a self, task: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>> {
+        let out = self.with_lease(task, |s, id, _| {
+            s.tasks.remove(&id);
+            s.completed += 1;
+        });
+        Box::pin(async move { out })
+    }
+
+    fn fail<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        error: &'a str,
+        retry_at: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
+        let out = self.with_lease(task, |s, id, _| {
+            let now = now_ms();
+            let mut wake = false;
+            if let Some(rec) = s.tasks.get_mut(&id) {
+                rec.last_error = Some(error.to_string());
+                match retry_at {
+                    Some(at) if rec.attempts < rec.max_attempts => {
+                        rec.status = Status::Waiting;
+                        rec.run_at = to_ms(at);
+                        let entry = Reverse((rec.run_at, id, rec.generation));
+                        s.ready.push(entry);
+                        s.retried += 1;
+                        wake = true;
+                    }
+                    _ => {
+                        rec.status = Status::Dead;
+                        s.dead_order.push_back((now, id));
+                    }
+                }
+            }
+            wake
+        });
+        if let Ok(true) = out {
+            self.notify.notify_one();
+        }
+        Box::pin(async move { out.map(|_| ()) })
+    }
+
+    fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()> {
+        let next = {
+            let s = self.lock();
+            s.ready.peek().map(|Reverse((at, _, _))| *at)
+        };
+        let timeout = match next {
+            Some(at) => timeout.min(Duration::from_millis(at.saturating_sub(now_ms()))),
+            None => timeout,
+        };
+        Box::pin(async move {
+            let _ = tokio::time::timeout(timeout, self.notify.notified()).await;
+        })
+    }
+
+    fn mark_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, QueueError>> {
+        let mut s = self.lock();
+        let now = now_ms();
+        while let Some((exp, _)) = s.delivery_expiry.front() {
+            if *exp > now && s.deliveries.len() < MAX_DELIVERIES {
+                break;
+            }
+            if let Some((exp, id)) = s.delivery_expiry.pop_front() {
+                // Only remove the entry this expiry belongs to (a forgotten and re-marked id
+                // has a newer expiry).
+                if s.deliveries.get(&id) == Some(&exp) {
+                    s.deliveries.remove(&id);
+                }
+            }
+        }
+        let fresh = if s.deliveries.get(delivery_id).is_some_and(|exp| *exp > now) {
+            false
+        } else {
+            let exp = now + ttl.as_millis() as u64;
+            s.deliveries.insert(delivery_id.to_string(), exp);
+            s.delivery_expiry.push_back((exp, delivery_id.to_string()));
+            true
+        };
+        Box::pin(async move { Ok(fresh) })
+    }
+
+    fn forget_delivery<'a>(&'a self, delivery_id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
+        self.lock().deliveries.remove(delivery_id);
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
+        let s = self.lock();
+        let now = now_ms();
+        let mut st = QueueStats { completed: s.completed, retried: s.retried, ..QueueStats::default() };
+        for rec in s.tasks.values() {
+            match rec.status {
+                Status::Waiting if rec.run_at <= now => st.queued += 1,
+                Status::Waiting => st.scheduled += 1,
+                Status::Leased { .. } => st.running += 1,
+                Status::Dead => st.dead += 1,
+            }
+        }
+        Box::pin(async move { Ok(st) })
+    }
+
+    fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+        let s = self.lock();
+        let out = s
+            .dead_order
+            .iter()
+            .rev()
+            .filter_map(|(_, id)| {
+                let rec = s.tasks.get(id).filter(|r| r.status == Status::Dead)?;
+                Some(TaskInfo {
+                    id: id.to_string(),
+                    name: rec.name.clone(),
+                    state: "dead",
+                    attempts: rec.attempts,
+                    max_attempts: rec.max_attempts,
+                    last_error: rec.last_error.clone(),
+                })
+            })
+            .take(limit)
+            .collect();
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEASE: Duration = Duration::from_secs(30);
+
+    #[tokio::test]
+    async fn lease_complete() {
+        let q = MemoryQueue::new();
+        q.enqueue(NewTask::new("a", "1")).await.unwrap();
+        q.enqueue(NewTask::new("b", "2")).await.unwrap();
+        let got = q.lease(10, LEASE).await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(q.lease(10, LEASE).await.unwrap().is_empty());
+        assert_eq!(q.stats().await.unwrap().running, 2);
+        for t in &got {
+            q.complete(t).await.unwrap();
+        }
+        let st = q.stats().await.unwrap();
+        assert_eq!((st.running, st.completed), (0, 2));
+        // completing twice is a lost lease, not a panic
+        assert!(matches!(q.complete(&got[0]).await, Err(QueueError::LeaseLost(_))));
+    }
+
+    #[tokio::test]
+    async fn idempotency_key() {
+        let q = MemoryQueue::new();
+        let a = q.enqueue(NewTask::new("a", "1").idempotency_key("k")).await.unwrap();
+        let b = q.enqueue(NewTask::new("a", "1").idempotency_key("k")).await.unwrap();
+        assert!(matches!(a, Enqueued::New(_)));
+        assert_eq!(b, Enqueued::Duplicate(a.id().to_string()));
+        assert_eq!(q.lease(10, LEASE).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn retry_then_dead_keeps_error() {
+        let q = MemoryQueue::new();
+        q.enqueue(NewTask::new("a", "1").max_attempts(2)).await.unwrap();
+        let t = q.lease(1, LEASE).await.unwrap().remove(0);
+        assert_eq!(t.attempt, 1);
+        q.fail(&t, "boom 1", Some(SystemTime::now())).await.unwrap();
+        let t = q.lease(1, LEASE).await.unwrap().remove(0);
+        assert_eq!(t.attempt, 2);
+        q.fail(&t, "boom 2", Some(SystemTime::now())).await.unwrap();
+        assert!(q.lease(1, LEASE).await.unwrap().is_empty());
+        let dead = q.dead(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].last_error.as_deref(), Some("boom 2"));
+        assert_eq!(q.stats().await.unwrap().dead, 1);
+    }
+
+    #[tokio::test]
+    async fn delayed_tasks_wait() {
+        let q = MemoryQueue::new();
+        q.enqueue(NewTask::new("a", "1").delay(Duration::from_secs(3600))).await.unwrap();
+        assert!(q.lease(1, LEASE).await.unwrap().is_empty());
+        assert_eq!(q.stats().await.unwrap().scheduled, 1);
+    }
+
+    #[tokio::test]
+    async fn expired_lease_is_taken_over() {
+        let q = MemoryQueue::new();
+        q.enqueue(NewTask::new("a", "1").max_attempts(3)).await.unwrap();
+        let first = q.lease(1, Duration::from_millis(1)).await.unwrap().remove(0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let second = q.lease(1, LEASE).await.unwrap().remove(0);
+        assert_eq!(second.id, first.id);
+        assert_eq!(second.attempt, 2);
+        // the crashed worker's late result is rejected
+        assert!(q.complete(&first).await.is_err());
+        q.complete(&second).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn heartbeat_keeps_lease() {
+        let q = MemoryQueue::new();
+        q.enqueue(NewTask::new("a", "1")).await.unwrap();
+        let t = q.lease(1, Duration::from_millis(20)).await.unwrap().remove(0);
+        q.heartbeat(&t, LEASE).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(q.lease(1, LEASE).await.unwrap().is_empty());
+        q.complete(&t).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn deliveries_dedupe_and_forget() {
+        let q = MemoryQueue::new();
+        let ttl = Duration::from_secs(60);
+        assert!(q.mark_delivery("d1", ttl).await.unwrap());
+        assert!(!q.mark_delivery("d1", ttl).await.unwrap());
+        q.forget_delivery("d1").await.unwrap();
+        assert!(q.mark_delivery("d1", ttl).await.unwrap());
+        assert!(q.mark_delivery("d2", Duration::ZERO).await.unwrap());
+        assert!(q.mark_delivery("d2", ttl).await.unwrap(), "expired ids are forgotten");
+    }
+}

@@ -1,0 +1,212 @@
+//! Task queues: the [`Queue`] trait every backend implements, the in-process
+//! [`MemoryQueue`], and the [`Worker`] that leases and runs tasks.
+//!
+//! Background webhook handlers are tasks: the delivery is enqueued before GitHub gets its
+//! answer (202), and a worker runs the handler with retries, a lease (visibility timeout)
+//! kept alive by heartbeats, exponential backoff with jitter, and a dead-letter state
+//! that keeps the last error.
+//!
+//! Semantics are at-least-once: a task whose worker dies is leased again once its lease
+//! expires, so a handler may run more than once for one delivery. Make side effects
+//! idempotent (or check first, as with "comment already posted").
+
+mod memory;
+mod worker;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+pub use memory::MemoryQueue;
+pub use worker::{Worker, WorkerConfig, backoff};
+
+/// A boxed, sendable future (the trait is object-safe so backends can be chosen at run time).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A queue failure. Enqueue failures during a webhook delivery answer 500, so GitHub's
+/// delivery log shows it and the delivery can be redelivered: nothing is lost silently.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The backend could not be reached or answered an error.
+    #[error("task queue backend error: {0}")]
+    Backend(String),
+    /// The task's lease expired and another worker took it over; this worker's result is
+    /// discarded (the other run decides the outcome).
+    #[error("lease on task {0} was lost")]
+    LeaseLost(String),
+    /// No task with this id.
+    #[error("no task with id {0}")]
+    NotFound(String),
+}
+
+/// A task to enqueue.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewTask {
+    /// The registered task name (background handlers: `webhook:<module>::<fn>`).
+    pub name: String,
+    /// Opaque serialized arguments.
+    pub payload: Bytes,
+    /// Total attempts before the task is dead-lettered (>= 1).
+    pub max_attempts: u32,
+    /// Do not run before this time.
+    pub run_at: Option<SystemTime>,
+    /// Enqueueing twice with the same key yields one task (while the key is remembered).
+    pub idempotency_key: Option<String>,
+    /// The installation the task acts for, so its `Client` is authenticated the same way.
+    pub installation_id: Option<u64>,
+}
+
+impl NewTask {
+    /// A task with `max_attempts` 1 and no options.
+    pub fn new(name: impl Into<String>, payload: impl Into<Bytes>) -> Self {
+        NewTask {
+            name: name.into(),
+            payload: payload.into(),
+            max_attempts: 1,
+            run_at: None,
+            idempotency_key: None,
+            installation_id: None,
+        }
+    }
+    /// Sets the total number of attempts (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+    /// Delays the task until `at`.
+    pub fn run_at(mut self, at: SystemTime) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+    /// Delays the task by `delay`.
+    pub fn delay(self, delay: Duration) -> Self {
+        self.run_at(SystemTime::now() + delay)
+    }
+    /// Sets the idempotency key.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+    /// Sets the installation.
+    pub fn installation(mut self, id: Option<u64>) -> Self {
+        self.installation_id = id;
+        self
+    }
+}
+
+/// What enqueueing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new task with this id.
+    New(String),
+    /// A task with the same idempotency key already exists (its id).
+    Duplicate(String),
+}
+
+impl Enqueued {
+    /// The task id either way.
+    pub fn id(&self) -> &str {
+        match self {
+            Enqueued::New(id) | Enqueued::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A task leased by a worker.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LeasedTask {
+    /// Task id.
+    pub id: String,
+    /// Task name.
+    pub name: String,
+    /// Serialized arguments.
+    pub payload: Bytes,
+    /// 1 on the first run.
+    pub attempt: u32,
+    /// Total attempts allowed.
+    pub max_attempts: u32,
+    /// The installation the task acts for.
+    pub installation_id: Option<u64>,
+    /// Identifies this lease; a stale lease cannot complete or fail the task.
+    pub lease: u64,
+}
+
+/// Counts by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct QueueStats {
+    /// Ready to run now.
+    pub queued: u64,
+    /// Waiting for their `run_at` (delayed or backing off before a retry).
+    pub scheduled: u64,
+    /// Leased by a worker.
+    pub running: u64,
+    /// Dead-lettered after their last attempt.
+    pub dead: u64,
+    /// Completed since the queue started (this process, for `memory`).
+    pub completed: u64,
+    /// Failed attempts that were scheduled for a retry.
+    pub retried: u64,
+}
+
+/// A dead-lettered or pending task, for inspection.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct TaskInfo {
+    /// Task id.
+    pub id: String,
+    /// Task name.
+    pub name: String,
+    /// `queued`, `scheduled`, `running` or `dead`.
+    pub state: &'static str,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Total attempts allowed.
+    pub max_attempts: u32,
+    /// The last error, if an attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// A task queue backend. Every backend offers the same semantics (see the module docs).
+pub trait Queue: Send + Sync + 'static {
+    /// Adds a task (or finds the one with the same idempotency key).
+    fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>>;
+    /// Leases up to `max` runnable tasks for `lease_for`.
+    fn lease(&self, max: usize, lease_for: Duration) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>>;
+    /// Extends a lease.
+    fn heartbeat<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        lease_for: Duration,
+    ) -> BoxFuture<'a, Result<(), QueueError>>;
+    /// Marks a task done.
+    fn complete<'a>(&'a self, task: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>>;
+    /// Records a failed attempt: retried at `retry_at`, or dead-lettered when `None`.
+    fn fail<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        error: &'a str,
+        retry_at: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<(), QueueError>>;
+    /// Waits until a task may be runnable (a wake-up after enqueue, or `timeout`).
+    fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()>;
+    /// Records a webhook delivery id; `true` the first time it is seen within `ttl`.
+    fn mark_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, QueueError>>;
+    /// Forgets a delivery id (after a failed delivery, so GitHub's redelivery runs again).
+    fn forget_delivery<'a>(&'a self, delivery_id: &'a str) -> BoxFuture<'a, Result<(), QueueError>>;
+    /// Counts by state.
+    fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>>;
+    /// Dead-lettered tasks, newest first, at most `limit`.
+    fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>>;
+    /// A short name for logs and `check` (`memory`, ...).
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,206 @@
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::{LeasedTask, Queue};
+use crate::Error;
+use crate::context::AppContext;
+use crate::handler::HandlerContext;
+use crate::webhook::dispatch_internals::{decode_envelope, run_handler};
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerConfig {
+    /// Tasks run concurrently by this process (`GITHUBAPP_WORKERS`).
+    pub concurrency: usize,
+    /// How long a lease lasts without a heartbeat; a crashed worker's tasks are taken over
+    /// after this.
+    pub lease: Duration,
+    /// How long shutdown waits for running tasks before leaving them to expire.
+    pub shutdown_grace: Duration,
+    /// Longest idle wait between polls (backends also wake the worker on enqueue).
+    pub poll_interval: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 8,
+            lease: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(25),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The delay before retry number `attempt` (1-based): 1 s, 2 s, 4 s, ... capped at 10 minutes,
+/// with "equal jitter" (between half and all of it) so retries of many tasks spread out.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_secs(1u64 << attempt.saturating_sub(1).min(20)).min(Duration::from_secs(600));
+    let half = base / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+/// Leases tasks from the queue and runs them.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    app: AppContext,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    /// A worker for this app.
+    pub fn new(app: AppContext, config: WorkerConfig) -> Self {
+        Worker { app, config }
+    }
+
+    /// Runs until `shutdown` resolves, then stops leasing and waits up to
+    /// [`WorkerConfig::shutdown_grace`] for running tasks; tasks still running after that are
+    /// abandoned and their leases expire, so another worker runs them again: nothing is lost.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let queue = self.app.queue().clone();
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut running = JoinSet::new();
+        tokio::pin!(shutdown);
+        tracing::info!(backend = queue.backend(), concurrency = self.config.concurrency, "worker started");
+        loop {
+            // Wait for a free slot (or shutdown).
+            let first = tokio::select! {
+                _ = &mut shutdown => break,
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            let want = permits.available_permits() + 1;
+            let leased = tokio::select! {
+                _ = &mut shutdown => break,
+                r = queue.lease(want, self.config.lease) => r,
+            };
+            let tasks = match leased {
+                Ok(tasks) => tasks,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot lease tasks; retrying");
+                    drop(first);
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    }
+                    continue;
+                }
+            };
+            if tasks.is_empty() {
+                drop(first);
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = queue.wait_for_work(self.config.poll_interval) => {}
+                }
+            } else {
+                let mut first = Some(first);
+                for task in tasks {
+                    let permit = match first.take() {
+                        Some(p) => p,
+                        None => match permits.clone().try_acquire_owned() {
+                            Ok(p) => p,
+                            // Cannot happen (we leased at most the free slots), but never
+                            // drop a leased task: wait for a slot.
+                            Err(_) => match permits.clone().acquire_owned().await {
+                                Ok(p) => p,
+                                Err(_) => break,
+                            },
+                        },
+                    };
+                    let app = self.app.clone();
+                    let lease = self.config.lease;
+                    running.spawn(async move {
+                        execute(&app, task, lease).await;
+                        drop(permit);
+                    });
+                }
+            }
+            while running.try_join_next().is_some() {}
+        }
+        tracing::info!(running = running.len(), "worker stopping; waiting for running tasks");
+        let drained = tokio::time::timeout(self.config.shutdown_grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = running.len(),
+                "shutdown grace elapsed; abandoned tasks run again when their lease expires"
+            );
+            running.abort_all();
+        }
+    }
+}
+
+/// Runs one leased task with heartbeats, then completes, retries or dead-letters it.
+pub(crate) async fn execute(app: &AppContext, task: LeasedTask, lease: Duration) {
+    let span = tracing::info_span!(
+        "task",
+        name = %task.name,
+        id = %task.id,
+        attempt = task.attempt,
+        installation = task.installation_id.unwrap_or(0),
+    );
+    async {
+        let queue: &Arc<dyn Queue> = app.queue();
+        let heartbeat_every = lease / 3;
+        let work = run_task(app, &task);
+        tokio::pin!(work);
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = tokio::time::sleep(heartbeat_every) => {
+                    if let Err(e) = queue.heartbeat(&task, lease).await {
+                        tracing::warn!(error = %e, "heartbeat failed");
+                    }
+                }
+            }
+        };
+        let outcome = match &result {
+            Ok(()) => queue.complete(&task).await,
+            Err(e) => {
+                let retry_at =
+                    (task.attempt < task.max_attempts).then(|| SystemTime::now() + backoff(task.attempt));
+                if retry_at.is_some() {
+                    tracing::warn!(error = %e, "task failed; will retry");
+                } else {
+                    tracing::error!(error = %e, "task failed on its last attempt; dead-lettered");
+                }
+                queue.fail(&task, &e.to_string(), retry_at).await
+            }
+        };
+        match outcome {
+            Ok(()) if result.is_ok() => tracing::info!("task done"),
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "could not record the task's outcome"),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
+    let Some(h) = app.registry().background_handler(&task.name) else {
+        return Err(Error::handler(format!("no task named `{}` is registered in this binary", task.name)));
+    };
+    let delivery = decode_envelope(&task.payload, task.attempt)?;
+    run_handler(h, HandlerContext::new(delivery, app.clone())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..30 {
+            let d = backoff(attempt);
+            let base = Duration::from_secs(1u64 << (attempt - 1).min(20)).min(Duration::from_secs(600));
+            assert!(d >= base / 2 && d <= base, "attempt {attempt}: {d:?}");
+        }
+    }
+}

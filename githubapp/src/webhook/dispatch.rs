@@ -1,0 +1,347 @@
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::Delivery;
+use crate::__private::HandlerDescriptor;
+use crate::Error;
+use crate::context::AppContext;
+use crate::handler::HandlerContext;
+use crate::tasks::{Enqueued, NewTask};
+
+/// Retries a background handler gets when its attribute does not say `retries = N`.
+pub const DEFAULT_BACKGROUND_RETRIES: u32 = 3;
+
+/// How long a delivery id is remembered for duplicate detection: GitHub redelivers for up to
+/// 3 days (older documentation says 30), so keep 72 h plus a margin.
+pub const DEDUPE_TTL: Duration = Duration::from_secs(80 * 3600);
+
+/// What happened to a delivery; [`DeliveryOutcome::status`] is the HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryOutcome {
+    /// No handler for this event/action (or an event GitHub added later): 200.
+    Ignored,
+    /// The delivery id was already handled: 200, handlers not run again.
+    Duplicate,
+    /// Every foreground handler finished successfully: 200.
+    Handled,
+    /// Background work was enqueued, or foreground handlers are still running past the
+    /// deadline: 202.
+    Accepted,
+    /// A foreground handler failed, or background work could not be enqueued: 500.
+    Failed,
+}
+
+impl DeliveryOutcome {
+    /// The HTTP status code.
+    pub fn status(self) -> u16 {
+        match self {
+            DeliveryOutcome::Ignored | DeliveryOutcome::Duplicate | DeliveryOutcome::Handled => 200,
+            DeliveryOutcome::Accepted => 202,
+            DeliveryOutcome::Failed => 500,
+        }
+    }
+}
+
+/// How one handler ended (used by `receive` to print what ran).
+#[derive(Debug)]
+pub struct HandlerReport {
+    /// `module::fn`.
+    pub handler: String,
+    /// Whether it is a background handler.
+    pub background: bool,
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// Its result.
+    pub result: Result<(), Error>,
+}
+
+/// Routes deliveries to the registered handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct Dispatcher;
+
+impl Dispatcher {
+    /// Runs a verified, parsed delivery: dedupe, enqueue background handlers, run foreground
+    /// handlers concurrently until the deadline.
+    pub async fn deliver(app: &AppContext, delivery: Delivery) -> DeliveryOutcome {
+        let span = tracing::info_span!(
+            "delivery",
+            id = %delivery.id,
+            event = %delivery.event,
+            action = delivery.action.as_deref().unwrap_or(""),
+            installation = delivery.installation_id.unwrap_or(0),
+        );
+        Self::deliver_inner(app, delivery).instrument(span).await
+    }
+
+    async fn deliver_inner(app: &AppContext, delivery: Delivery) -> DeliveryOutcome {
+        let queue = app.queue();
+        match queue.mark_delivery(&delivery.id, DEDUPE_TTL).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("duplicate delivery; handlers not run again");
+                return DeliveryOutcome::Duplicate;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record delivery id");
+                return DeliveryOutcome::Failed;
+            }
+        }
+        invalidate_tokens(app, &delivery);
+        let handlers = app.registry().handlers_for(&delivery.event, delivery.action.as_deref());
+        if handlers.is_empty() {
+            tracing::debug!("no handler for this event");
+            return DeliveryOutcome::Ignored;
+        }
+
+        let mut enqueued = false;
+        let mut envelope = None;
+        for h in handlers.iter().filter(|h| h.background) {
+            let payload = envelope.get_or_insert_with(|| encode_envelope(&delivery)).clone();
+            let task = NewTask::new(h.task_name(), payload)
+                .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
+                .idempotency_key(format!("{}:{}", delivery.id, h.qualified_name()))
+                .installation(delivery.installation_id);
+            match queue.enqueue(task).await {
+                Ok(Enqueued::New(id)) => {
+                    tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
+                    enqueued = true;
+                }
+                Ok(Enqueued::Duplicate(id)) => {
+                    tracing::info!(handler = %h.qualified_name(), task = %id, "background handler already enqueued");
+                    enqueued = true;
+                }
+                Err(e) => {
+                    tracing::error!(handler = %h.qualified_name(), error = %e, "cannot enqueue background handler");
+                    let _ = queue.forget_delivery(&delivery.id).await;
+                    return DeliveryOutcome::Failed;
+                }
+            }
+        }
+
+        let foreground: Vec<_> = handlers.into_iter().filter(|h| !h.background).collect();
+        if foreground.is_empty() {
+            return DeliveryOutcome::Accepted;
+        }
+        let id = delivery.id.clone();
+        let hctx = HandlerContext::new(delivery, app.clone());
+        let mut set = JoinSet::new();
+        for h in foreground {
+            let hctx = hctx.clone();
+            set.spawn(async move { (h, run_handler(h, hctx).await) }.in_current_span());
+        }
+        let deadline = tokio::time::Instant::now() + app.config().webhook_deadline;
+        let mut failed = false;
+        loop {
+            match tokio::time::timeout_at(deadline, set.join_next()).await {
+                Ok(None) => break,
+                Ok(Some(joined)) => failed |= !log_result(joined),
+                Err(_) => {
+                    tracing::warn!(
+                        remaining = set.len(),
+                        "foreground handlers still running at the deadline; answering 202, they finish in the background"
+                    );
+                    let app = app.clone();
+                    tokio::spawn(
+                        async move {
+                            let mut failed = false;
+                            while let Some(joined) = set.join_next().await {
+                                failed |= !log_result(joined);
+                            }
+                            if failed {
+                                // Let a redelivery run the handlers again.
+                                let _ = app.queue().forget_delivery(&id).await;
+                            }
+                        }
+                        .in_current_span(),
+                    );
+                    return DeliveryOutcome::Accepted;
+                }
+            }
+        }
+        if failed {
+            // A failed delivery can be redelivered from GitHub's UI: forget the id so the
+            // redelivery runs the handlers again instead of being answered "duplicate".
+            let _ = app.queue().forget_delivery(&id).await;
+            DeliveryOutcome::Failed
+        } else if enqueued {
+            DeliveryOutcome::Accepted
+        } else {
+            DeliveryOutcome::Handled
+        }
+    }
+
+    /// Runs every matching handler, foreground and background, to completion in this
+    /// process, without the queue or dedupe: what `receive` does to replay a payload.
+    pub async fn run_inline(app: &AppContext, delivery: Delivery) -> Vec<HandlerReport> {
+        let handlers = app.registry().handlers_for(&delivery.event, delivery.action.as_deref());
+        let hctx = HandlerContext::new(delivery, app.clone());
+        let mut set = JoinSet::new();
+        for (i, h) in handlers.into_iter().enumerate() {
+            let hctx = hctx.clone();
+            set.spawn(async move {
+                let start = Instant::now();
+                let result = run_handler(h, hctx).await;
+                (
+                    i,
+                    HandlerReport {
+                        handler: h.qualified_name(),
+                        background: h.background,
+                        elapsed: start.elapsed(),
+                        result,
+                    },
+                )
+            });
+        }
+        let mut reports = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            if let Ok(r) = joined {
+                reports.push(r);
+            }
+        }
+        reports.sort_by_key(|(i, _)| *i);
+        reports.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+/// Drops cached installation tokens when GitHub says the installation's access changed, so the
+/// next call mints a token with the new scope (or fails cleanly for a deleted installation).
+fn invalidate_tokens(app: &AppContext, d: &Delivery) {
+    let changed = matches!(
+        (d.event.as_str(), d.action.as_deref()),
+        ("installation", Some("deleted" | "suspend" | "new_permissions_accepted"))
+            | ("installation_repositories", _)
+    );
+    if changed && let (Some(client), Some(id)) = (app.app_client(), d.installation_id) {
+        client.invalidate_installation(id);
+        tracing::info!(installation = id, "installation changed; cached tokens dropped");
+    }
+}
+
+fn log_result(
+    joined: Result<(&'static HandlerDescriptor, Result<(), Error>), tokio::task::JoinError>,
+) -> bool {
+    match joined {
+        Ok((h, Ok(()))) => {
+            tracing::debug!(handler = %h.qualified_name(), "handler finished");
+            true
+        }
+        Ok((h, Err(e))) => {
+            tracing::error!(handler = %h.qualified_name(), error = %e, "handler failed");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "handler task failed");
+            false
+        }
+    }
+}
+
+/// Runs one handler with its timeout, turning a panic into an error: nothing a handler does
+/// can take the server down.
+pub(crate) async fn run_handler(h: &'static HandlerDescriptor, hctx: HandlerContext) -> Result<(), Error> {
+    let span = tracing::info_span!("handler", name = %h.qualified_name(), attempt = hctx.delivery().attempt);
+    let join = tokio::spawn((h.call)(hctx).instrument(span));
+    let abort = join.abort_handle();
+    let joined = match h.timeout {
+        Some(limit) => match tokio::time::timeout(limit, join).await {
+            Ok(j) => j,
+            Err(_) => {
+                abort.abort();
+                return Err(Error::Timeout(limit));
+            }
+        },
+        None => join.await,
+    };
+    match joined {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => {
+            let payload = e.into_panic();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".into());
+            Err(Error::Panicked(msg))
+        }
+        Err(_) => Err(Error::Panicked("handler task was cancelled".into())),
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct EnvelopeMeta {
+    id: String,
+    event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    installation_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hook_id: Option<u64>,
+}
+
+/// A stored delivery: one line of JSON metadata, `\n`, then the payload bytes unchanged (no
+/// re-encoding of a 25 MB body as a JSON string).
+pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
+    let meta = EnvelopeMeta {
+        id: d.id.clone(),
+        event: d.event.clone(),
+        action: d.action.clone(),
+        installation_id: d.installation_id,
+        hook_id: d.hook_id,
+    };
+    let mut out = BytesMut::with_capacity(d.body.len() + 128);
+    // Serializing this struct of strings and integers cannot fail.
+    if let Ok(line) = serde_json::to_vec(&meta) {
+        out.put_slice(&line);
+    }
+    out.put_u8(b'\n');
+    out.put_slice(&d.body);
+    out.freeze()
+}
+
+pub(crate) fn decode_envelope(bytes: &Bytes, attempt: u32) -> Result<Delivery, Error> {
+    let split = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| Error::handler("stored delivery is corrupt: no metadata line"))?;
+    let meta: EnvelopeMeta = serde_json::from_slice(&bytes[..split])?;
+    Ok(Delivery {
+        id: meta.id,
+        event: meta.event,
+        action: meta.action,
+        installation_id: meta.installation_id,
+        hook_id: meta.hook_id,
+        body: bytes.slice(split + 1..),
+        attempt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trip() {
+        let d = Delivery {
+            id: "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
+            event: "issues".into(),
+            action: Some("opened".into()),
+            installation_id: Some(7),
+            hook_id: None,
+            body: Bytes::from_static("{\"a\":\"\n\u{e9}\"}".as_bytes()),
+            attempt: 1,
+        };
+        let back = decode_envelope(&encode_envelope(&d), 3).unwrap();
+        assert_eq!(back.id, d.id);
+        assert_eq!(back.action, d.action);
+        assert_eq!(back.installation_id, Some(7));
+        assert_eq!(back.body, d.body);
+        assert_eq!(back.attempt, 3);
+        assert!(decode_envelope(&Bytes::from_static(b"garbage"), 1).is_err());
+    }
+}
