@@ -36,13 +36,19 @@ pub struct HandlerContext {
 
 pub(crate) struct DeliveryCell {
     pub(crate) delivery: Delivery,
+    /// How many handlers share this delivery in this process. With one, typed payloads are
+    /// handed over without caching (no clone).
+    consumers: usize,
     /// Typed payloads parsed so far, by type: each is parsed at most once per delivery.
     parsed: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
 }
 
 impl HandlerContext {
-    pub(crate) fn new(delivery: Delivery, app: AppContext) -> Self {
-        HandlerContext { delivery: Arc::new(DeliveryCell { delivery, parsed: Mutex::new(Vec::new()) }), app }
+    pub(crate) fn new(delivery: Delivery, app: AppContext, consumers: usize) -> Self {
+        HandlerContext {
+            delivery: Arc::new(DeliveryCell { delivery, consumers, parsed: Mutex::new(Vec::new()) }),
+            app,
+        }
     }
 
     /// The delivery being handled.
@@ -53,6 +59,20 @@ impl HandlerContext {
     /// The app context.
     pub fn app(&self) -> &AppContext {
         &self.app
+    }
+
+    /// The payload as an owned `T`: parsed once per delivery and shared (cloned) between the
+    /// handlers of this delivery, or parsed and handed over directly when only one handler
+    /// runs.
+    fn owned<T, F>(&self, parse: F) -> Result<T, Error>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(&Delivery) -> Result<T, Error>,
+    {
+        if self.delivery.consumers <= 1 {
+            return parse(&self.delivery.delivery);
+        }
+        Ok(T::clone(&*self.parsed(parse)?))
     }
 
     /// Parses (once per delivery) and returns the payload as `T`.
@@ -101,24 +121,19 @@ impl<E: Event> FromDelivery for E {
                 reason: format!("the delivery is a `{}` event", d.event),
             });
         }
-        let parsed = ctx.parsed(|d| crate::events::parse_as::<E>(d.body.clone()).map_err(Error::from))?;
-        Ok(E::clone(&parsed))
+        ctx.owned(|d| crate::events::parse_as::<E>(d.body.clone()).map_err(Error::from))
     }
 }
 
 impl FromDelivery for WebhookEvent {
     async fn from_delivery(ctx: &HandlerContext) -> Result<Self, Error> {
-        let parsed =
-            ctx.parsed(|d| crate::events::parse_bytes(&d.event, d.body.clone()).map_err(Error::from))?;
-        Ok(WebhookEvent::clone(&parsed))
+        ctx.owned(|d| crate::events::parse_bytes(&d.event, d.body.clone()).map_err(Error::from))
     }
 }
 
 impl FromDelivery for serde_json::Value {
     async fn from_delivery(ctx: &HandlerContext) -> Result<Self, Error> {
-        let parsed =
-            ctx.parsed(|d| serde_json::from_slice::<serde_json::Value>(&d.body).map_err(Error::from))?;
-        Ok(serde_json::Value::clone(&parsed))
+        ctx.owned(|d| serde_json::from_slice::<serde_json::Value>(&d.body).map_err(Error::from))
     }
 }
 

@@ -11,7 +11,9 @@ use serde_json::json;
 
 use crate::Error;
 use crate::context::AppContext;
-use crate::webhook::{DeliveryHeaders, Dispatcher, MAX_BODY_BYTES, WebhookError, parse_delivery};
+use crate::webhook::{
+    DeliveryHeaders, DeliveryOutcome, Dispatcher, MAX_BODY_BYTES, WebhookError, parse_delivery,
+};
 
 /// The built-in health route: `GET /healthz` answers 200 `ok`.
 pub const HEALTH_PATH: &str = "/healthz";
@@ -76,11 +78,16 @@ async fn webhook(
     let id = delivery.id.clone();
     let outcome = Dispatcher::deliver(&ctx, delivery).await;
     let status = StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = match outcome.status() {
-        500 => json!({ "error": "a handler failed; see the app's logs for this delivery", "delivery": id }),
-        _ => json!({ "ok": true, "delivery": id, "outcome": format!("{outcome:?}").to_lowercase() }),
+    // The delivery id was validated as a UUID, so it needs no JSON escaping.
+    let body = match outcome {
+        DeliveryOutcome::Failed => {
+            format!(
+                r#"{{"error":"a handler failed; see the app's logs for this delivery","delivery":"{id}"}}"#
+            )
+        }
+        other => format!(r#"{{"ok":true,"delivery":"{id}","outcome":"{}"}}"#, other.as_str()),
     };
-    (status, Json(body)).into_response()
+    (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn reject(err: WebhookError) -> Response {

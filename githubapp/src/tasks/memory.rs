@@ -12,8 +12,66 @@ use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueSt
 const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long dead tasks are kept for inspection.
 const DEAD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// The most delivery ids remembered; the oldest are forgotten first past this.
+/// The most delivery ids remembered; the oldest are forgotten first past this (about 40 bytes
+/// each: ~8 MB at the cap).
 const MAX_DELIVERIES: usize = 200_000;
+/// The most idempotency keys remembered; the oldest are forgotten first past this.
+const MAX_IDEMPOTENCY_KEYS: usize = 200_000;
+
+/// Keys are 128-bit digests: a delivery UUID as its own bits, anything else through SipHash
+/// twice. Storing digests instead of strings keeps memory flat under load.
+fn digest(key: &str) -> u128 {
+    if let Some(uuid) = parse_uuid(key) {
+        return uuid;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    a.write(key.as_bytes());
+    let mut b =
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+    b.write_u8(0x5a);
+    b.write(key.as_bytes());
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+fn parse_uuid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for (i, c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if *c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        v = (v << 4) | u128::from((*c as char).to_digit(16)?);
+    }
+    // Tag UUIDs so they can never equal the digest of another string by construction.
+    Some(v ^ 1)
+}
+
+/// A hasher for keys that are already uniformly distributed digests.
+#[derive(Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    }
+}
+
+type DigestMap<V> = HashMap<u128, V, std::hash::BuildHasherDefault<DigestHasher>>;
 
 /// The in-process queue: fast, shared by the web server and the workers of one process,
 /// and lost when the process exits. Use it for development and for apps that can afford
@@ -55,10 +113,10 @@ struct State {
     ready: BinaryHeap<Reverse<(u64, u64, u64)>>,
     /// (lease expiry ms, id, lease)
     leases: BTreeSet<(u64, u64, u64)>,
-    idempotency: HashMap<String, u64>,
-    idempotency_expiry: VecDeque<(u64, String)>,
-    deliveries: HashMap<String, u64>,
-    delivery_expiry: VecDeque<(u64, String)>,
+    idempotency: DigestMap<u64>,
+    idempotency_expiry: VecDeque<(u64, u128)>,
+    deliveries: DigestMap<u64>,
+    delivery_expiry: VecDeque<(u64, u128)>,
     dead_order: VecDeque<(u64, u64)>,
     completed: u64,
     retried: u64,
@@ -107,16 +165,17 @@ impl MemoryQueue {
         let mut s = self.lock();
         let now = now_ms();
         s.prune(now);
-        if let Some(key) = &task.idempotency_key
-            && let Some(id) = s.idempotency.get(key)
+        let key = task.idempotency_key.as_deref().map(digest);
+        if let Some(key) = key
+            && let Some(id) = s.idempotency.get(&key)
         {
             return Enqueued::Duplicate(id.to_string());
         }
         s.next_id += 1;
         let id = s.next_id;
         let run_at = task.run_at.map(to_ms).unwrap_or(now);
-        if let Some(key) = task.idempotency_key {
-            s.idempotency.insert(key.clone(), id);
+        if let Some(key) = key {
+            s.idempotency.insert(key, id);
             s.idempotency_expiry.push_back((now + IDEMPOTENCY_TTL.as_millis() as u64, key));
         }
         s.tasks.insert(
@@ -220,7 +279,7 @@ impl State {
 
     fn prune(&mut self, now: u64) {
         while let Some((exp, _)) = self.idempotency_expiry.front() {
-            if *exp > now {
+            if *exp > now && self.idempotency.len() < MAX_IDEMPOTENCY_KEYS {
                 break;
             }
             if let Some((_, key)) = self.idempotency_expiry.pop_front() {
@@ -327,6 +386,7 @@ impl Queue for MemoryQueue {
         delivery_id: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, QueueError>> {
+        let key = digest(delivery_id);
         let mut s = self.lock();
         let now = now_ms();
         while let Some((exp, _)) = s.delivery_expiry.front() {
@@ -341,19 +401,19 @@ impl Queue for MemoryQueue {
                 }
             }
         }
-        let fresh = if s.deliveries.get(delivery_id).is_some_and(|exp| *exp > now) {
+        let fresh = if s.deliveries.get(&key).is_some_and(|exp| *exp > now) {
             false
         } else {
             let exp = now + ttl.as_millis() as u64;
-            s.deliveries.insert(delivery_id.to_string(), exp);
-            s.delivery_expiry.push_back((exp, delivery_id.to_string()));
+            s.deliveries.insert(key, exp);
+            s.delivery_expiry.push_back((exp, key));
             true
         };
         Box::pin(async move { Ok(fresh) })
     }
 
     fn forget_delivery<'a>(&'a self, delivery_id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
-        self.lock().deliveries.remove(delivery_id);
+        self.lock().deliveries.remove(&digest(delivery_id));
         Box::pin(async move { Ok(()) })
     }
 
@@ -394,16 +454,110 @@ impl Queue for MemoryQueue {
         Box::pin(async move { Ok(out) })
     }
 
+    fn pending(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+        let s = self.lock();
+        let now = now_ms();
+        let mut ids: Vec<u64> =
+            s.tasks.iter().filter(|(_, r)| r.status != Status::Dead).map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        let out = ids.into_iter().take(limit).filter_map(|id| s.info(id, now)).collect();
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskInfo>, QueueError>> {
+        let s = self.lock();
+        let out = id.parse::<u64>().ok().and_then(|id| s.info(id, now_ms()));
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn retry<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, QueueError>> {
+        let done = match id.parse::<u64>() {
+            Ok(id) => self.lock().revive(id, now_ms()),
+            Err(_) => false,
+        };
+        if done {
+            self.notify.notify_one();
+        }
+        Box::pin(async move { Ok(done) })
+    }
+
+    fn retry_all_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+        let n = {
+            let mut s = self.lock();
+            let now = now_ms();
+            let dead: Vec<u64> =
+                s.tasks.iter().filter(|(_, r)| r.status == Status::Dead).map(|(id, _)| *id).collect();
+            dead.into_iter().filter(|id| s.revive(*id, now)).count() as u64
+        };
+        if n > 0 {
+            self.notify.notify_one();
+        }
+        Box::pin(async move { Ok(n) })
+    }
+
+    fn purge_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+        let mut s = self.lock();
+        let before = s.tasks.len();
+        s.tasks.retain(|_, r| r.status != Status::Dead);
+        s.dead_order.clear();
+        let n = (before - s.tasks.len()) as u64;
+        Box::pin(async move { Ok(n) })
+    }
+
     fn backend(&self) -> &'static str {
         "memory"
+    }
+}
+
+impl State {
+    fn info(&self, id: u64, now: u64) -> Option<TaskInfo> {
+        let r = self.tasks.get(&id)?;
+        let state = match r.status {
+            Status::Waiting if r.run_at <= now => "queued",
+            Status::Waiting => "scheduled",
+            Status::Leased { .. } => "running",
+            Status::Dead => "dead",
+        };
+        Some(TaskInfo {
+            id: id.to_string(),
+            name: r.name.clone(),
+            state,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            last_error: r.last_error.clone(),
+        })
+    }
+
+    fn revive(&mut self, id: u64, now: u64) -> bool {
+        let Some(r) = self.tasks.get_mut(&id) else { return false };
+        if r.status != Status::Dead {
+            return false;
+        }
+        r.status = Status::Waiting;
+        r.attempts = 0;
+        r.run_at = now;
+        r.generation += 1;
+        let entry = Reverse((now, id, r.generation));
+        self.ready.push(entry);
+        self.dead_order.retain(|(_, d)| *d != id);
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     const LEASE: Duration = Duration::from_secs(30);
+
+    #[tokio::test]
+    async fn conformance() {
+        crate::testing::queue_conformance::run_all(|_ns| async {
+            Arc::new(MemoryQueue::new()) as Arc<dyn Queue>
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn lease_complete() {

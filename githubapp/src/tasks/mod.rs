@@ -11,6 +11,12 @@
 //! idempotent (or check first, as with "comment already posted").
 
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 mod worker;
 
 use std::future::Future;
@@ -207,6 +213,17 @@ pub trait Queue: Send + Sync + 'static {
     fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>>;
     /// Dead-lettered tasks, newest first, at most `limit`.
     fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>>;
+    /// Unfinished tasks (queued, scheduled, running), oldest first, at most `limit`.
+    fn pending(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>>;
+    /// One task by id, unless it finished (finished tasks are not kept).
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskInfo>, QueueError>>;
+    /// Moves a dead task back to the queue with a fresh set of attempts; `false` if `id` is
+    /// not a dead task.
+    fn retry<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, QueueError>>;
+    /// Retries every dead task; returns how many.
+    fn retry_all_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>>;
+    /// Deletes every dead task; returns how many.
+    fn purge_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>>;
     /// A short name for logs and `check` (`memory`, ...).
     fn backend(&self) -> &'static str;
 }

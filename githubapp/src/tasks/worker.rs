@@ -188,7 +188,7 @@ async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
         return Err(Error::handler(format!("no task named `{}` is registered in this binary", task.name)));
     };
     let delivery = decode_envelope(&task.payload, task.attempt)?;
-    run_handler(h, HandlerContext::new(delivery, app.clone())).await
+    run_handler(h, HandlerContext::new(delivery, app.clone(), 1)).await
 }
 
 #[cfg(test)]

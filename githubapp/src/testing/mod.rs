@@ -21,6 +21,7 @@
 //! ```
 
 pub mod fake_github;
+pub mod queue_conformance;
 
 pub use fake_github::*;
 

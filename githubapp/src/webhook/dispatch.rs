@@ -37,6 +37,17 @@ pub enum DeliveryOutcome {
 }
 
 impl DeliveryOutcome {
+    /// A lowercase name: `ignored`, `duplicate`, `handled`, `accepted`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Ignored => "ignored",
+            DeliveryOutcome::Duplicate => "duplicate",
+            DeliveryOutcome::Handled => "handled",
+            DeliveryOutcome::Accepted => "accepted",
+            DeliveryOutcome::Failed => "failed",
+        }
+    }
+
     /// The HTTP status code.
     pub fn status(self) -> u16 {
         match self {
@@ -128,7 +139,7 @@ impl Dispatcher {
             return DeliveryOutcome::Accepted;
         }
         let id = delivery.id.clone();
-        let hctx = HandlerContext::new(delivery, app.clone());
+        let hctx = HandlerContext::new(delivery, app.clone(), foreground.len());
         let mut set = JoinSet::new();
         for h in foreground {
             let hctx = hctx.clone();
@@ -179,7 +190,7 @@ impl Dispatcher {
     /// process, without the queue or dedupe: what `receive` does to replay a payload.
     pub async fn run_inline(app: &AppContext, delivery: Delivery) -> Vec<HandlerReport> {
         let handlers = app.registry().handlers_for(&delivery.event, delivery.action.as_deref());
-        let hctx = HandlerContext::new(delivery, app.clone());
+        let hctx = HandlerContext::new(delivery, app.clone(), handlers.len());
         let mut set = JoinSet::new();
         for (i, h) in handlers.into_iter().enumerate() {
             let hctx = hctx.clone();
@@ -242,25 +253,26 @@ fn log_result(
 }
 
 /// Runs one handler with its timeout, turning a panic into an error: nothing a handler does
-/// can take the server down.
+/// can take the server down. Dropping the future at the timeout cancels the handler.
 pub(crate) async fn run_handler(h: &'static HandlerDescriptor, hctx: HandlerContext) -> Result<(), Error> {
-    let span = tracing::info_span!("handler", name = %h.qualified_name(), attempt = hctx.delivery().attempt);
-    let join = tokio::spawn((h.call)(hctx).instrument(span));
-    let abort = join.abort_handle();
-    let joined = match h.timeout {
-        Some(limit) => match tokio::time::timeout(limit, join).await {
-            Ok(j) => j,
-            Err(_) => {
-                abort.abort();
-                return Err(Error::Timeout(limit));
-            }
+    use futures_util::FutureExt;
+    let span = tracing::info_span!(
+        "handler",
+        name = h.name,
+        module = h.module_path,
+        attempt = hctx.delivery().attempt
+    );
+    let guarded = std::panic::AssertUnwindSafe((h.call)(hctx).instrument(span)).catch_unwind();
+    let outcome = match h.timeout {
+        Some(limit) => match tokio::time::timeout(limit, guarded).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Err(Error::Timeout(limit)),
         },
-        None => join.await,
+        None => guarded.await,
     };
-    match joined {
+    match outcome {
         Ok(result) => result,
-        Err(e) if e.is_panic() => {
-            let payload = e.into_panic();
+        Err(payload) => {
             let msg = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -268,7 +280,6 @@ pub(crate) async fn run_handler(h: &'static HandlerDescriptor, hctx: HandlerCont
                 .unwrap_or_else(|| "non-string panic payload".into());
             Err(Error::Panicked(msg))
         }
-        Err(_) => Err(Error::Panicked("handler task was cancelled".into())),
     }
 }
 

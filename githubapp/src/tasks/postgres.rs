@@ -1,0 +1,1 @@
+//! The `postgres` task queue backend.

@@ -1,0 +1,1091 @@
+//! The `redis` task queue backend: tasks shared by every `worker` process that points at the
+//! same Redis server and namespace.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), githubapp::tasks::QueueError> {
+//! use std::time::Duration;
+//! use githubapp::tasks::{NewTask, Queue};
+//! use githubapp::tasks::redis::RedisQueue;
+//!
+//! let q = RedisQueue::connect("redis://127.0.0.1:6379", "myapp").await?;
+//! q.enqueue(NewTask::new("hello", "{}").max_attempts(5)).await?;
+//! for task in q.lease(16, Duration::from_secs(30)).await? {
+//!     // ... run it ...
+//!     q.complete(&task).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! Every key of a namespace starts with `githubapp:{<namespace>}:` (the braces are a Redis
+//! Cluster hash tag, so one namespace lives in one slot):
+//!
+//! | key | type | contents |
+//! |-----|------|----------|
+//! | `schema` | string | schema version of the namespace (`1`) |
+//! | `seq`, `lseq` | string | task id and lease token counters |
+//! | `t:<id>` | hash | `n` name, `p` payload (raw bytes), `a` attempts, `m` max attempts, `i` installation, `s` state (`q` waiting, `r` leased, `d` dead), `l` lease token, `e` last error |
+//! | `ready` | sorted set | waiting tasks scored by `run_at` (ms since the epoch) |
+//! | `leased` | sorted set | leased tasks scored by lease expiry (ms) |
+//! | `dead` | sorted set | dead tasks scored by time of death (ms); pruned after 7 days |
+//! | `pending` | sorted set | unfinished tasks scored by id, for [`Queue::pending`] |
+//! | `stats` | hash | `completed` and `retried` counters |
+//! | `idem:<key>` | string | task id for an idempotency key, expires after 24 h |
+//! | `dlv:<id>` | string | a seen webhook delivery id, expires after its TTL |
+//! | `wake` | pub/sub channel | published on enqueue and retry, wakes idle workers |
+//!
+//! Every state change is one Lua script (`EVALSHA`, loaded again automatically after a server
+//! restart), so it is atomic; no script walks the keyspace (`KEYS`/`SCAN` are never used) and
+//! every loop inside a script is bounded. Times inside scripts come from the Redis server clock
+//! (`TIME`), so lease expiry is judged by one clock for all worker processes; only an explicit
+//! `run_at`/`retry_at` is taken from the caller's clock.
+//!
+//! Requires Redis 6 or later (the wake-up subscription uses RESP3). Run Redis with
+//! `maxmemory-policy noeviction`: an evicted task key is a lost task.
+
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{
+    Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Script, ScriptInvocation,
+    Value,
+};
+use tokio::sync::Notify;
+
+use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueStats, TaskInfo};
+
+/// The schema version this code writes; a namespace created by a newer version is refused.
+const SCHEMA_VERSION: i64 = 1;
+/// Each connection attempt gives up after this.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Each command (all are bounded scripts) gives up after this, so a dead server makes calls
+/// fail instead of hanging.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most tasks leased in one call (keeps each script call short).
+const MAX_LEASE_BATCH: usize = 1000;
+/// Most rows returned by `pending` / `dead` in one call.
+const MAX_LIST: usize = 10_000;
+
+/// Helpers shared by every script. KEYS: 1 ready, 2 leased, 3 dead, 4 pending, 5 stats, 6 seq,
+/// 7 lseq; ARGV[1] is the key prefix (task hashes and per-key strings are derived from it, all
+/// in the namespace's hash slot).
+const PRELUDE: &str = r#"
+local P = ARGV[1]
+local READY, LEASED, DEAD, PENDING, STATS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local DEAD_TTL = 604800000
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fmt(n) return string.format('%d', n) end
+local function tkey(id) return P .. 't:' .. id end
+local function wake() redis.call('PUBLISH', P .. 'wake', '1') end
+-- Deletes dead tasks older than 7 days, a bounded batch per call.
+local function prune(now)
+  local old = redis.call('ZRANGEBYSCORE', DEAD, '-inf', fmt(now - DEAD_TTL), 'LIMIT', 0, 100)
+  for _, id in ipairs(old) do
+    redis.call('DEL', tkey(id))
+    redis.call('ZREM', DEAD, id)
+  end
+end
+-- Moves a task (state already set to 'd') to the dead set.
+local function bury(id, now)
+  redis.call('ZADD', DEAD, fmt(now), id)
+  redis.call('ZREM', PENDING, id)
+  prune(now)
+end
+local function info(id, now)
+  local f = redis.call('HMGET', tkey(id), 'n', 's', 'a', 'm', 'e')
+  if not f[1] then return false end
+  local state = 'dead'
+  if f[2] == 'r' then
+    state = 'running'
+  elseif f[2] == 'q' then
+    local at = redis.call('ZSCORE', READY, id)
+    if at and tonumber(at) > now then state = 'scheduled' else state = 'queued' end
+  end
+  return {id, f[1], state, tonumber(f[3]), tonumber(f[4]), f[5]}
+end
+"#;
+
+/// Creates or checks the schema version. ARGV: 2 version.
+const SCHEMA: &str = r#"
+local v = redis.call('GET', P .. 'schema')
+if not v then
+  redis.call('SET', P .. 'schema', ARGV[2])
+  return tonumber(ARGV[2])
+end
+return tonumber(v)
+"#;
+
+/// ARGV: 2 name, 3 payload, 4 max attempts, 5 has installation, 6 installation, 7 run_at ms
+/// or '', 8 has idempotency key, 9 idempotency key, 10 idempotency TTL ms.
+/// Returns {1, id} for a new task, {0, id} for a duplicate.
+const ENQUEUE: &str = r#"
+local ik
+if ARGV[8] == '1' then
+  ik = P .. 'idem:' .. ARGV[9]
+  local existing = redis.call('GET', ik)
+  if existing then return {0, existing} end
+end
+local now = now_ms()
+local id = fmt(redis.call('INCR', KEYS[6]))
+local k = tkey(id)
+redis.call('HSET', k, 'n', ARGV[2], 'p', ARGV[3], 'a', '0', 'm', ARGV[4], 's', 'q')
+if ARGV[5] == '1' then redis.call('HSET', k, 'i', ARGV[6]) end
+local run_at = ARGV[7]
+if run_at == '' then run_at = fmt(now) end
+redis.call('ZADD', READY, run_at, id)
+redis.call('ZADD', PENDING, id, id)
+if ik then redis.call('SET', ik, id, 'PX', ARGV[10]) end
+wake()
+return {1, id}
+"#;
+
+/// Reclaims expired leases (back to ready, or dead on the last attempt), then leases up to
+/// ARGV[2] due tasks for ARGV[3] ms. Returns {{id, name, payload, attempt, max, inst, lease}}.
+const LEASE: &str = r#"
+local now = now_ms()
+local expired = redis.call('ZRANGEBYSCORE', LEASED, '-inf', fmt(now), 'LIMIT', 0, 1000)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', LEASED, id)
+  local k = tkey(id)
+  local f = redis.call('HMGET', k, 'a', 'm')
+  if f[1] then
+    redis.call('HDEL', k, 'l')
+    if tonumber(f[1]) >= tonumber(f[2]) then
+      redis.call('HSET', k, 's', 'd', 'e', 'lease expired (worker crashed or stalled)')
+      bury(id, now)
+    else
+      redis.call('HSET', k, 's', 'q')
+      redis.call('ZADD', READY, fmt(now), id)
+    end
+  end
+end
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', READY, '-inf', fmt(now), 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids == 0 then return out end
+local first = redis.call('INCRBY', KEYS[7], #ids) - #ids
+local until_ms = fmt(now + tonumber(ARGV[3]))
+for i, id in ipairs(ids) do
+  redis.call('ZREM', READY, id)
+  local k = tkey(id)
+  local f = redis.call('HMGET', k, 'n', 'p', 'm', 'i')
+  if f[1] then
+    local lease = fmt(first + i)
+    local attempt = redis.call('HINCRBY', k, 'a', 1)
+    redis.call('HSET', k, 's', 'r', 'l', lease)
+    redis.call('ZADD', LEASED, until_ms, id)
+    out[#out + 1] = {id, f[1], f[2], attempt, f[3], f[4], lease}
+  else
+    redis.call('ZREM', PENDING, id)
+  end
+end
+return out
+"#;
+
+/// ARGV: 2 id, 3 lease, 4 lease ms. Returns 1, or 0 if the lease was lost.
+const HEARTBEAT: &str = r#"
+if redis.call('HGET', tkey(ARGV[2]), 'l') ~= ARGV[3] then return 0 end
+redis.call('ZADD', LEASED, fmt(now_ms() + tonumber(ARGV[4])), ARGV[2])
+return 1
+"#;
+
+/// ARGV: 2 id, 3 lease. Returns 1, or 0 if the lease was lost.
+const COMPLETE: &str = r#"
+local id = ARGV[2]
+local k = tkey(id)
+if redis.call('HGET', k, 'l') ~= ARGV[3] then return 0 end
+redis.call('DEL', k)
+redis.call('ZREM', LEASED, id)
+redis.call('ZREM', PENDING, id)
+redis.call('HINCRBY', STATS, 'completed', 1)
+return 1
+"#;
+
+/// ARGV: 2 id, 3 lease, 4 error, 5 retry_at ms or '' (dead-letter). Returns 1, or 0 if the
+/// lease was lost.
+const FAIL: &str = r#"
+local id = ARGV[2]
+local k = tkey(id)
+if redis.call('HGET', k, 'l') ~= ARGV[3] then return 0 end
+local now = now_ms()
+redis.call('ZREM', LEASED, id)
+redis.call('HDEL', k, 'l')
+local f = redis.call('HMGET', k, 'a', 'm')
+if ARGV[5] ~= '' and tonumber(f[1]) < tonumber(f[2]) then
+  redis.call('HSET', k, 's', 'q', 'e', ARGV[4])
+  redis.call('ZADD', READY, ARGV[5], id)
+  redis.call('HINCRBY', STATS, 'retried', 1)
+  wake()
+else
+  redis.call('HSET', k, 's', 'd', 'e', ARGV[4])
+  bury(id, now)
+end
+return 1
+"#;
+
+/// Milliseconds until the earliest waiting task is due (0 if one is due), -1 if none.
+const NEXT_DUE: &str = r#"
+local r = redis.call('ZRANGE', READY, 0, 0, 'WITHSCORES')
+if #r == 0 then return -1 end
+return math.max(0, tonumber(r[2]) - now_ms())
+"#;
+
+/// {queued, scheduled, running, dead, completed, retried}
+const STATS_SCRIPT: &str = r#"
+local now = now_ms()
+prune(now)
+local c = redis.call('HMGET', STATS, 'completed', 'retried')
+return {
+  redis.call('ZCOUNT', READY, '-inf', fmt(now)),
+  redis.call('ZCOUNT', READY, '(' .. fmt(now), '+inf'),
+  redis.call('ZCARD', LEASED),
+  redis.call('ZCARD', DEAD),
+  tonumber(c[1] or '0'),
+  tonumber(c[2] or '0'),
+}
+"#;
+
+/// ARGV: 2 id. The task's info, or nil.
+const GET: &str = r#"
+return info(ARGV[2], now_ms())
+"#;
+
+/// ARGV: 2 limit (>= 1). Unfinished tasks, oldest (lowest id) first.
+const PENDING_SCRIPT: &str = r#"
+local now = now_ms()
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', PENDING, 0, tonumber(ARGV[2]) - 1)) do
+  local t = info(id, now)
+  if t then out[#out + 1] = t end
+end
+return out
+"#;
+
+/// ARGV: 2 limit (>= 1). Dead tasks, newest first.
+const DEAD_SCRIPT: &str = r#"
+local now = now_ms()
+prune(now)
+local out = {}
+for _, id in ipairs(redis.call('ZREVRANGE', DEAD, 0, tonumber(ARGV[2]) - 1)) do
+  local t = info(id, now)
+  if t then out[#out + 1] = t end
+end
+return out
+"#;
+
+/// ARGV: 2 id. Moves a dead task back to ready with fresh attempts; 1 if it did.
+const REVIVE: &str = r#"
+local id = ARGV[2]
+if redis.call('ZREM', DEAD, id) == 0 then return 0 end
+local k = tkey(id)
+if redis.call('EXISTS', k) == 0 then return 0 end
+redis.call('HSET', k, 'a', '0', 's', 'q')
+redis.call('ZADD', READY, fmt(now_ms()), id)
+redis.call('ZADD', PENDING, id, id)
+wake()
+return 1
+"#;
+
+/// ARGV: 2 cutoff ms or '' (now), 3 '1' to revive or '0' to delete. Handles up to 500 tasks
+/// that died at or before the cutoff. Returns {handled, scanned, cutoff}.
+const DEAD_BATCH: &str = r#"
+local now = now_ms()
+local cutoff = ARGV[2]
+if cutoff == '' then cutoff = fmt(now) end
+local ids = redis.call('ZRANGEBYSCORE', DEAD, '-inf', cutoff, 'LIMIT', 0, 500)
+local n = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', DEAD, id)
+  local k = tkey(id)
+  if ARGV[3] == '1' then
+    if redis.call('EXISTS', k) == 1 then
+      redis.call('HSET', k, 'a', '0', 's', 'q')
+      redis.call('ZADD', READY, fmt(now), id)
+      redis.call('ZADD', PENDING, id, id)
+      n = n + 1
+    end
+  else
+    n = n + redis.call('DEL', k)
+  end
+end
+if n > 0 and ARGV[3] == '1' then wake() end
+return {n, #ids, cutoff}
+"#;
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}{body}"))
+}
+
+static SCHEMA_S: LazyLock<Script> = LazyLock::new(|| script(SCHEMA));
+static ENQUEUE_S: LazyLock<Script> = LazyLock::new(|| script(ENQUEUE));
+static LEASE_S: LazyLock<Script> = LazyLock::new(|| script(LEASE));
+static HEARTBEAT_S: LazyLock<Script> = LazyLock::new(|| script(HEARTBEAT));
+static COMPLETE_S: LazyLock<Script> = LazyLock::new(|| script(COMPLETE));
+static FAIL_S: LazyLock<Script> = LazyLock::new(|| script(FAIL));
+static NEXT_DUE_S: LazyLock<Script> = LazyLock::new(|| script(NEXT_DUE));
+static STATS_S: LazyLock<Script> = LazyLock::new(|| script(STATS_SCRIPT));
+static GET_S: LazyLock<Script> = LazyLock::new(|| script(GET));
+static PENDING_S: LazyLock<Script> = LazyLock::new(|| script(PENDING_SCRIPT));
+static DEAD_S: LazyLock<Script> = LazyLock::new(|| script(DEAD_SCRIPT));
+static REVIVE_S: LazyLock<Script> = LazyLock::new(|| script(REVIVE));
+static DEAD_BATCH_S: LazyLock<Script> = LazyLock::new(|| script(DEAD_BATCH));
+
+/// How long an idempotency key is remembered after enqueue.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A task queue in Redis, shared by every process connected to the same server and namespace.
+///
+/// Commands go through a [`ConnectionManager`] (one multiplexed connection that reconnects by
+/// itself after a failure; calls fail with [`QueueError::Backend`] while the server is
+/// unreachable, each within a few seconds). A second connection (RESP3) holds the
+/// subscription to the namespace's wake-up channel, so idle workers are woken by enqueues from
+/// any process. See the [module docs](self) for the key layout.
+pub struct RedisQueue {
+    con: ConnectionManager,
+    /// The RESP3 connection subscribed to the wake-up channel; also used for the idle
+    /// `wait_for_work` probe so a silently dead connection is noticed and re-established.
+    sub: ConnectionManager,
+    wake: Arc<Notify>,
+    /// `githubapp:{ns}:`
+    prefix: String,
+    keys: [String; 7],
+    /// The URL without its password, for error messages.
+    shown_url: String,
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("url", &self.shown_url)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a namespace against `^[a-z][a-z0-9_]{0,39}$`.
+fn validate_namespace(ns: &str) -> Result<(), QueueError> {
+    let mut chars = ns.chars();
+    let ok = matches!(chars.next(), Some('a'..='z'))
+        && ns.len() <= 40
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(QueueError::Backend(format!(
+            "redis: invalid queue namespace {ns:?}: use 1 to 40 characters, lowercase ASCII letters, \
+             digits and `_`, starting with a letter"
+        )))
+    }
+}
+
+/// The URL with its password (userinfo and `password=` query) replaced by `***`.
+fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
+        // Everything before the last `@` is user info (a password may hold `/` or `@`).
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split_once(':').map_or("", |(u, _)| u);
+                format!("{scheme}://{user}:***@{host}")
+            }
+            _ => base.to_string(),
+        },
+        None => base.to_string(),
+    };
+    if let Some(q) = query {
+        let q: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") => {
+                    format!("{k}=***")
+                }
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&q.join("&"));
+    }
+    out
+}
+
+fn to_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 4)
+}
+
+/// Task ids are decimal integers; anything else names no task.
+fn is_task_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        // Each call made while the server is down waits for at most a few reconnection
+        // attempts, then fails; the next call starts a new round.
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(100))
+        .set_max_delay(Duration::from_secs(1))
+}
+
+fn bad_reply(what: &str, v: &Value) -> QueueError {
+    QueueError::Backend(format!("redis: unexpected reply to {what}: {v:?}"))
+}
+
+fn array(what: &str, v: Value) -> Result<Vec<Value>, QueueError> {
+    match v {
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(bad_reply(what, &other)),
+    }
+}
+
+fn bytes_of(v: Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.into_bytes()),
+        Value::VerbatimString { text, .. } => Some(text.into_bytes()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+fn string_of(v: Value) -> Option<String> {
+    bytes_of(v).map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into()))
+}
+
+fn int_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        Value::SimpleString(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn state_name(s: &str) -> &'static str {
+    match s {
+        "queued" => "queued",
+        "scheduled" => "scheduled",
+        "running" => "running",
+        _ => "dead",
+    }
+}
+
+/// Parses `{id, name, state, attempts, max_attempts, last_error}` (or nil).
+fn task_info(v: Value) -> Result<Option<TaskInfo>, QueueError> {
+    if matches!(v, Value::Nil) {
+        return Ok(None);
+    }
+    let items = array("task info", v)?;
+    let [id, name, state, attempts, max, err]: [Value; 6] =
+        items.try_into().map_err(|_| QueueError::Backend("redis: malformed task info reply".into()))?;
+    Ok(Some(TaskInfo {
+        attempts: int_of(&attempts).unwrap_or(0) as u32,
+        max_attempts: int_of(&max).unwrap_or(1) as u32,
+        id: string_of(id).unwrap_or_default(),
+        name: string_of(name).unwrap_or_default(),
+        state: state_name(&string_of(state).unwrap_or_default()),
+        last_error: string_of(err),
+    }))
+}
+
+/// Parses `{id, name, payload, attempt, max_attempts, installation|nil, lease}`.
+fn leased_task(v: Value) -> Result<LeasedTask, QueueError> {
+    let items = array("lease", v)?;
+    let [id, name, payload, attempt, max, inst, lease]: [Value; 7] =
+        items.try_into().map_err(|_| QueueError::Backend("redis: malformed lease reply".into()))?;
+    let lease_token = int_of(&lease).ok_or_else(|| bad_reply("lease (token)", &lease))?;
+    Ok(LeasedTask {
+        id: string_of(id).unwrap_or_default(),
+        name: string_of(name).unwrap_or_default(),
+        payload: Bytes::from(bytes_of(payload).unwrap_or_default()),
+        attempt: int_of(&attempt).unwrap_or(1) as u32,
+        max_attempts: int_of(&max).unwrap_or(1) as u32,
+        installation_id: int_of(&inst).map(|i| i as u64),
+        lease: lease_token as u64,
+    })
+}
+
+impl RedisQueue {
+    /// Connects to the Redis server at `url` (`redis://[user:password@]host[:port][/db]`,
+    /// `rediss://` for TLS if the `redis` crate was built with TLS support) and uses the
+    /// namespace `namespace` (`^[a-z][a-z0-9_]{0,39}$`), creating its schema version key if
+    /// needed. Fails with [`QueueError::Backend`] naming the URL (without its password) when
+    /// the server cannot be reached, and when the namespace was created by a newer version of
+    /// this library.
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, QueueError> {
+        validate_namespace(namespace)?;
+        let shown_url = redact_url(url);
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            QueueError::Backend(format!("redis at {shown_url}: {what}: {e}"))
+        };
+        let info = url.into_connection_info().map_err(|e| fail("invalid URL", &e))?;
+        let client = Client::open(info.clone()).map_err(|e| fail("invalid URL", &e))?;
+        let con = tokio::time::timeout(
+            CONNECT_TIMEOUT * 2,
+            client.get_connection_manager_with_config(manager_config()),
+        )
+        .await
+        .map_err(|_| fail("cannot connect", &"timed out"))?
+        .map_err(|e| fail("cannot connect", &e))?;
+
+        let prefix = format!("githubapp:{{{namespace}}}:");
+        let keys = ["ready", "leased", "dead", "pending", "stats", "seq", "lseq"].map(|k| format!("{prefix}{k}"));
+
+        // The wake-up subscription: a RESP3 connection manager that resubscribes by itself
+        // after reconnecting, and hands pushes to a closure that wakes the waiting workers.
+        let wake = Arc::new(Notify::new());
+        let sub_info = {
+            let settings = info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3);
+            info.set_redis_settings(settings)
+        };
+        let sub_client = Client::open(sub_info).map_err(|e| fail("invalid URL", &e))?;
+        let notify = wake.clone();
+        let on_push = move |push: PushInfo| -> Result<(), std::convert::Infallible> {
+            // A message is an enqueue; after a disconnection or a (re)subscription messages
+            // may have been missed, so waiters look at the queue again either way.
+            if matches!(push.kind, PushKind::Message | PushKind::Disconnection | PushKind::Subscribe) {
+                notify.notify_waiters();
+                // Also store a permit, for a worker between its empty lease and its wait.
+                notify.notify_one();
+            }
+            Ok(())
+        };
+        let sub_config = manager_config().set_push_sender(on_push).set_automatic_resubscription();
+        let mut sub =
+            tokio::time::timeout(CONNECT_TIMEOUT * 2, sub_client.get_connection_manager_with_config(sub_config))
+                .await
+                .map_err(|_| fail("cannot connect", &"timed out"))?
+                .map_err(|e| fail("cannot open the wake-up connection (RESP3 needs Redis 6 or later)", &e))?;
+        sub.subscribe(format!("{prefix}wake")).await.map_err(|e| fail("cannot subscribe", &e))?;
+
+        let q = RedisQueue { con, sub, wake, prefix, keys, shown_url };
+        let mut inv = q.invocation(&SCHEMA_S);
+        inv.arg(SCHEMA_VERSION);
+        let version: i64 = q.run("schema check", inv).await.and_then(|v| {
+            int_of(&v).ok_or_else(|| bad_reply("schema check", &v))
+        })?;
+        if version > SCHEMA_VERSION {
+            return Err(QueueError::Backend(format!(
+                "redis at {}: namespace {namespace:?} has schema version {version}, this version of \
+                 githubapp understands up to {SCHEMA_VERSION}: upgrade githubapp",
+                q.shown_url
+            )));
+        }
+        // Later schema versions migrate here (version < SCHEMA_VERSION), then store the new
+        // version; version 1 is the first.
+        Ok(q)
+    }
+
+    /// A script invocation with the namespace's keys and prefix (`KEYS[1..7]`, `ARGV[1]`).
+    fn invocation<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
+        let mut inv = script.prepare_invoke();
+        for k in &self.keys {
+            inv.key(k.as_str());
+        }
+        inv.arg(self.prefix.as_str());
+        inv
+    }
+
+    async fn run(&self, op: &str, inv: ScriptInvocation<'_>) -> Result<Value, QueueError> {
+        let mut con = self.con.clone();
+        inv.invoke_async::<Value>(&mut con).await.map_err(|e| self.error(op, &e))
+    }
+
+    fn error(&self, op: &str, e: &RedisError) -> QueueError {
+        QueueError::Backend(format!("redis {op} at {}: {e}", self.shown_url))
+    }
+
+    async fn enqueue_task(&self, task: NewTask) -> Result<Enqueued, QueueError> {
+        let mut inv = self.invocation(&ENQUEUE_S);
+        inv.arg(task.name.as_str())
+            .arg(task.payload.as_ref())
+            .arg(task.max_attempts.max(1))
+            .arg(if task.installation_id.is_some() { "1" } else { "0" })
+            .arg(task.installation_id.unwrap_or(0))
+            .arg(task.run_at.map(|t| to_ms(t).to_string()).unwrap_or_default())
+            .arg(if task.idempotency_key.is_some() { "1" } else { "0" })
+            .arg(task.idempotency_key.as_deref().unwrap_or(""))
+            .arg(duration_ms(IDEMPOTENCY_TTL));
+        let reply = self.run("enqueue", inv).await?;
+        let bad = || bad_reply("enqueue", &reply);
+        let items = match &reply {
+            Value::Array(items) if items.len() == 2 => items,
+            _ => return Err(bad()),
+        };
+        let id = string_of(items[1].clone()).ok_or_else(bad)?;
+        Ok(if int_of(&items[0]) == Some(1) { Enqueued::New(id) } else { Enqueued::Duplicate(id) })
+    }
+
+    async fn lease_tasks(&self, max: usize, lease_for: Duration) -> Result<Vec<LeasedTask>, QueueError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.invocation(&LEASE_S);
+        inv.arg(max.min(MAX_LEASE_BATCH)).arg(duration_ms(lease_for));
+        let reply = self.run("lease", inv).await?;
+        array("lease", reply)?.into_iter().map(leased_task).collect()
+    }
+
+    /// Runs a lease-checked script; `0` means the lease was lost.
+    async fn with_lease(&self, op: &str, task: &LeasedTask, inv: ScriptInvocation<'_>) -> Result<(), QueueError> {
+        match self.run(op, inv).await? {
+            Value::Int(1) => Ok(()),
+            Value::Int(0) => Err(QueueError::LeaseLost(task.id.clone())),
+            other => Err(bad_reply(op, &other)),
+        }
+    }
+
+    fn lease_invocation<'a>(&self, script: &'a Script, task: &LeasedTask) -> Result<ScriptInvocation<'a>, QueueError> {
+        if !is_task_id(&task.id) {
+            return Err(QueueError::NotFound(task.id.clone()));
+        }
+        let mut inv = self.invocation(script);
+        inv.arg(task.id.as_str()).arg(task.lease);
+        Ok(inv)
+    }
+
+    async fn wait(&self, timeout: Duration) {
+        let notified = self.wake.notified();
+        tokio::pin!(notified);
+        // Registered before looking at the queue, so a wake-up in between is not missed.
+        notified.as_mut().enable();
+        let _ = tokio::time::timeout(timeout, async {
+            // Do not sleep past the earliest delayed task. This goes over the subscribed
+            // connection, so a dead one fails here and is re-established (and resubscribed).
+            let mut sub = self.sub.clone();
+            let due = self.invocation(&NEXT_DUE_S).invoke_async::<i64>(&mut sub).await;
+            match due {
+                Ok(0) => {}
+                Ok(ms) if ms > 0 => {
+                    let _ = tokio::time::timeout(Duration::from_millis(ms as u64), notified).await;
+                }
+                Ok(_) => notified.await,
+                Err(e) => {
+                    tracing::debug!(error = %self.error("wait_for_work", &e), "cannot probe the queue");
+                    notified.await
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Retries (`revive`) or deletes every task dead at the time of the first batch.
+    async fn dead_batches(&self, op: &str, revive: bool) -> Result<u64, QueueError> {
+        let mut cutoff = String::new();
+        let mut total = 0u64;
+        loop {
+            let mut inv = self.invocation(&DEAD_BATCH_S);
+            inv.arg(cutoff.as_str()).arg(if revive { "1" } else { "0" });
+            let reply = self.run(op, inv).await?;
+            let items = array(op, reply)?;
+            let [handled, scanned, at]: [Value; 3] =
+                items.try_into().map_err(|_| QueueError::Backend(format!("redis: malformed {op} reply")))?;
+            total += int_of(&handled).unwrap_or(0) as u64;
+            if int_of(&scanned).unwrap_or(0) == 0 {
+                return Ok(total);
+            }
+            cutoff = string_of(at).unwrap_or_default();
+        }
+    }
+
+    async fn list(&self, op: &str, script: &Script, limit: usize) -> Result<Vec<TaskInfo>, QueueError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.invocation(script);
+        inv.arg(limit.min(MAX_LIST));
+        let reply = self.run(op, inv).await?;
+        array(op, reply)?.into_iter().filter_map(|v| task_info(v).transpose()).collect()
+    }
+}
+
+impl Queue for RedisQueue {
+    fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
+        Box::pin(self.enqueue_task(task))
+    }
+
+    fn lease(&self, max: usize, lease_for: Duration) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>> {
+        Box::pin(self.lease_tasks(max, lease_for))
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        lease_for: Duration,
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut inv = self.lease_invocation(&HEARTBEAT_S, task)?;
+            inv.arg(duration_ms(lease_for));
+            self.with_lease("heartbeat", task, inv).await
+        })
+    }
+
+    fn complete<'a>(&'a self, task: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(async move {
+            let inv = self.lease_invocation(&COMPLETE_S, task)?;
+            self.with_lease("complete", task, inv).await
+        })
+    }
+
+    fn fail<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        error: &'a str,
+        retry_at: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut inv = self.lease_invocation(&FAIL_S, task)?;
+            inv.arg(error).arg(retry_at.map(|t| to_ms(t).to_string()).unwrap_or_default());
+            self.with_lease("fail", task, inv).await
+        })
+    }
+
+    fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(self.wait(timeout))
+    }
+
+    fn mark_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, QueueError>> {
+        Box::pin(async move {
+            let mut con = self.con.clone();
+            let reply: Value = redis::cmd("SET")
+                .arg(format!("{}dlv:{delivery_id}", self.prefix))
+                .arg("1")
+                .arg("NX")
+                .arg("PX")
+                .arg(duration_ms(ttl).max(1))
+                .query_async(&mut con)
+                .await
+                .map_err(|e| self.error("mark_delivery", &e))?;
+            match reply {
+                Value::Nil => Ok(false),
+                Value::Okay | Value::SimpleString(_) => Ok(true),
+                other => Err(bad_reply("mark_delivery", &other)),
+            }
+        })
+    }
+
+    fn forget_delivery<'a>(&'a self, delivery_id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut con = self.con.clone();
+            redis::cmd("DEL")
+                .arg(format!("{}dlv:{delivery_id}", self.prefix))
+                .query_async::<Value>(&mut con)
+                .await
+                .map_err(|e| self.error("forget_delivery", &e))?;
+            Ok(())
+        })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
+        Box::pin(async move {
+            let reply = self.run("stats", self.invocation(&STATS_S)).await?;
+            let n: Vec<u64> = array("stats", reply)?.iter().map(|v| int_of(v).unwrap_or(0) as u64).collect();
+            let [queued, scheduled, running, dead, completed, retried]: [u64; 6] =
+                n.try_into().map_err(|_| QueueError::Backend("redis: malformed stats reply".into()))?;
+            Ok(QueueStats { queued, scheduled, running, dead, completed, retried })
+        })
+    }
+
+    fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+        Box::pin(self.list("dead", &DEAD_S, limit))
+    }
+
+    fn pending(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+        Box::pin(self.list("pending", &PENDING_S, limit))
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskInfo>, QueueError>> {
+        Box::pin(async move {
+            if !is_task_id(id) {
+                return Ok(None);
+            }
+            let mut inv = self.invocation(&GET_S);
+            inv.arg(id);
+            task_info(self.run("get", inv).await?)
+        })
+    }
+
+    fn retry<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, QueueError>> {
+        Box::pin(async move {
+            if !is_task_id(id) {
+                return Ok(false);
+            }
+            let mut inv = self.invocation(&REVIVE_S);
+            inv.arg(id);
+            let reply = self.run("retry", inv).await?;
+            Ok(int_of(&reply) == Some(1))
+        })
+    }
+
+    fn retry_all_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+        Box::pin(self.dead_batches("retry_all_dead", true))
+    }
+
+    fn purge_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+        Box::pin(self.dead_batches("purge_dead", false))
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server URL, or `None` (with a loud skip line) when the variable is unset.
+    fn server_url(test: &str) -> Option<String> {
+        match std::env::var("GITHUBAPP_TEST_REDIS_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ => {
+                eprintln!("!!!!! SKIPPED redis test `{test}`: GITHUBAPP_TEST_REDIS_URL is not set !!!!!");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn namespaces_are_validated() {
+        for ok in ["a", "myapp", "app_2", &format!("a{}", "b".repeat(39))] {
+            assert!(validate_namespace(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1app", "_a", "App", "my-app", "a:b", "a{b}", &format!("a{}", "b".repeat(40))] {
+            assert!(validate_namespace(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(redact_url("redis://u:secret@h:1/2"), "redis://u:***@h:1/2");
+        assert_eq!(redact_url("redis://:secret@h"), "redis://:***@h");
+        assert_eq!(redact_url("redis://u:se/c@ret@h/1"), "redis://u:***@h/1");
+        assert_eq!(redact_url("rediss://user@h"), "rediss://user@h");
+        assert_eq!(redact_url("redis://h/0?password=secret&x=1"), "redis://h/0?password=***&x=1");
+    }
+
+    #[tokio::test]
+    async fn bad_namespace_is_rejected() {
+        // Checked before connecting, so no server is needed.
+        for ns in ["Bad", "has-dash", ""] {
+            let err = RedisQueue::connect("redis://127.0.0.1:1", ns).await.expect_err("rejected");
+            assert!(
+                matches!(&err, QueueError::Backend(m) if m.contains("invalid queue namespace")),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn dead_address_fails_quickly() {
+        let start = std::time::Instant::now();
+        let err = RedisQueue::connect("redis://user:hunter2@127.0.0.1:1", "deadaddr").await.expect_err("no server");
+        let msg = err.to_string();
+        assert!(matches!(err, QueueError::Backend(_)), "{msg}");
+        assert!(msg.contains("redis") && msg.contains("127.0.0.1:1"), "names backend and URL: {msg}");
+        assert!(!msg.contains("hunter2"), "password is not shown: {msg}");
+        assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn conformance() {
+        let Some(url) = server_url("conformance") else { return };
+        crate::testing::queue_conformance::run_all(|ns| {
+            let url = url.clone();
+            async move { Arc::new(RedisQueue::connect(&url, &ns).await.expect("connect")) as Arc<dyn Queue> }
+        })
+        .await;
+    }
+
+    async fn fresh(url: &str, ns: &str) -> RedisQueue {
+        let ns = format!("{ns}_{:08x}", fastrand::u32(..));
+        RedisQueue::connect(url, &ns).await.expect("connect")
+    }
+
+    #[tokio::test]
+    async fn schema_version_is_checked() {
+        let Some(url) = server_url("schema_version_is_checked") else { return };
+        let q = fresh(&url, "schema").await;
+        // Connecting again is idempotent.
+        let ns = q.prefix.trim_start_matches("githubapp:{").trim_end_matches("}:").to_string();
+        RedisQueue::connect(&url, &ns).await.expect("reconnect");
+        let mut con = q.con.clone();
+        let _: () = redis::cmd("SET").arg(format!("{}schema", q.prefix)).arg(99).query_async(&mut con).await.unwrap();
+        let err = RedisQueue::connect(&url, &ns).await.expect_err("newer schema");
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+        let _: () = redis::cmd("DEL").arg(format!("{}schema", q.prefix)).query_async(&mut con).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn idempotency_and_delivery_keys_expire() {
+        let Some(url) = server_url("idempotency_and_delivery_keys_expire") else { return };
+        let q = fresh(&url, "ttl").await;
+        let a = q.enqueue(NewTask::new("a", "1").idempotency_key("k")).await.unwrap();
+        q.mark_delivery("d", Duration::from_secs(60)).await.unwrap();
+        let mut con = q.con.clone();
+        let ttl: i64 =
+            redis::cmd("PTTL").arg(format!("{}idem:k", q.prefix)).query_async(&mut con).await.unwrap();
+        assert!(ttl > 23 * 3600 * 1000 && ttl <= 24 * 3600 * 1000, "{ttl}");
+        let ttl: i64 = redis::cmd("PTTL").arg(format!("{}dlv:d", q.prefix)).query_async(&mut con).await.unwrap();
+        assert!(ttl > 50_000 && ttl <= 60_000, "{ttl}");
+        // The empty string is a key like any other.
+        let e = q.enqueue(NewTask::new("a", "1").idempotency_key("")).await.unwrap();
+        assert!(matches!(e, Enqueued::New(_)));
+        let e2 = q.enqueue(NewTask::new("a", "1").idempotency_key("")).await.unwrap();
+        assert_eq!(e2, Enqueued::Duplicate(e.id().to_string()));
+        // A completed task leaves nothing behind but its idempotency key.
+        for t in q.lease(10, Duration::from_secs(30)).await.unwrap() {
+            q.complete(&t).await.unwrap();
+        }
+        let exists: i64 =
+            redis::cmd("EXISTS").arg(format!("{}t:{}", q.prefix, a.id())).query_async(&mut con).await.unwrap();
+        assert_eq!(exists, 0);
+        assert!(q.pending(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn old_dead_tasks_are_pruned() {
+        let Some(url) = server_url("old_dead_tasks_are_pruned") else { return };
+        let q = fresh(&url, "prune").await;
+        let a = q.enqueue(NewTask::new("a", "1")).await.unwrap();
+        let t = q.lease(1, Duration::from_secs(30)).await.unwrap().remove(0);
+        q.fail(&t, "boom", None).await.unwrap();
+        // Pretend it died 8 days ago.
+        let mut con = q.con.clone();
+        let _: () = redis::cmd("ZADD")
+            .arg(format!("{}dead", q.prefix))
+            .arg(to_ms(SystemTime::now() - Duration::from_secs(8 * 24 * 3600)))
+            .arg(a.id())
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(q.stats().await.unwrap().dead, 0, "pruned");
+        assert!(q.get(a.id()).await.unwrap().is_none(), "its hash is gone too");
+    }
+
+    #[tokio::test]
+    async fn get_reports_states_and_pending_is_oldest_first() {
+        let Some(url) = server_url("get_reports_states") else { return };
+        let q = fresh(&url, "states").await;
+        let a = q.enqueue(NewTask::new("a", "1").max_attempts(3)).await.unwrap();
+        let b = q.enqueue(NewTask::new("b", "1").delay(Duration::from_secs(3600))).await.unwrap();
+        assert_eq!(q.get(b.id()).await.unwrap().unwrap().state, "scheduled");
+        let t = q.lease(10, Duration::from_secs(30)).await.unwrap().remove(0);
+        assert_eq!(t.id, a.id());
+        assert_eq!(q.get(a.id()).await.unwrap().unwrap().state, "running");
+        q.fail(&t, "e1", Some(SystemTime::now() + Duration::from_secs(60))).await.unwrap();
+        let info = q.get(a.id()).await.unwrap().unwrap();
+        assert_eq!((info.state, info.attempts, info.last_error.as_deref()), ("scheduled", 1, Some("e1")));
+        let c = q.enqueue(NewTask::new("c", "1")).await.unwrap();
+        let ids: Vec<String> = q.pending(10).await.unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(ids, [a.id(), b.id(), c.id()]);
+        assert_eq!(q.pending(2).await.unwrap().len(), 2);
+        let st = q.stats().await.unwrap();
+        assert_eq!((st.queued, st.scheduled, st.running, st.retried), (1, 2, 0, 1), "{st:?}");
+        // heartbeat with a stale lease is rejected
+        let mut stale = t.clone();
+        stale.lease += 1000;
+        assert!(matches!(q.heartbeat(&stale, Duration::from_secs(1)).await, Err(QueueError::LeaseLost(_))));
+    }
+
+    /// Throughput and idle pickup latency. Run with
+    /// `GITHUBAPP_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test --release -p githubapp --lib
+    /// --features redis tasks::redis::tests::throughput -- --ignored --nocapture`
+    /// (`BENCH_TASKS` sets the backlog, default 20000).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "benchmark"]
+    async fn throughput() {
+        let Some(url) = server_url("throughput") else { return };
+        let n: usize = std::env::var("BENCH_TASKS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+        let q = Arc::new(fresh(&url, "bench").await);
+        let lease = Duration::from_secs(30);
+
+        let start = std::time::Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for w in 0..16 {
+            let q = q.clone();
+            set.spawn(async move {
+                for i in (w..n).step_by(16) {
+                    q.enqueue(NewTask::new("noop", format!("{{\"i\":{i}}}"))).await.expect("enqueue");
+                }
+            });
+        }
+        set.join_all().await;
+        let enq = start.elapsed();
+        println!("enqueued {n} in {enq:?}: {:.0}/s", n as f64 / enq.as_secs_f64());
+
+        let start = std::time::Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let q = q.clone();
+            set.spawn(async move {
+                let mut done = 0usize;
+                loop {
+                    let batch = q.lease(16, lease).await.expect("lease");
+                    if batch.is_empty() {
+                        break done;
+                    }
+                    for t in &batch {
+                        q.complete(t).await.expect("complete");
+                    }
+                    done += batch.len();
+                }
+            });
+        }
+        let done: usize = set.join_all().await.into_iter().sum();
+        let drain = start.elapsed();
+        assert_eq!(done, n);
+        println!("completed {done} in {drain:?}: {:.0}/s", done as f64 / drain.as_secs_f64());
+        let st = q.stats().await.unwrap();
+        assert_eq!((st.queued, st.running, st.completed), (0, 0, n as u64), "{st:?}");
+
+        // Idle pickup: a loop waits in wait_for_work; measure enqueue -> leased.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<std::time::Instant>();
+        let waiter = {
+            let q = q.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while lat.len() < 50 {
+                    let got = q.lease(1, lease).await.expect("lease");
+                    if got.is_empty() {
+                        q.wait_for_work(Duration::from_secs(10)).await;
+                        continue;
+                    }
+                    let sent = rx.recv().await.expect("sent");
+                    lat.push(sent.elapsed());
+                    q.complete(&got[0]).await.expect("complete");
+                }
+                lat
+            })
+        };
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100 + fastrand::u64(..50))).await;
+            tx.send(std::time::Instant::now()).unwrap();
+            q.enqueue(NewTask::new("wake", "{}")).await.unwrap();
+        }
+        let mut lat = waiter.await.unwrap();
+        lat.sort();
+        println!("idle pickup over 50: p50 {:?}, p90 {:?}, max {:?}", lat[25], lat[45], lat[49]);
+        assert!(lat[25] < Duration::from_millis(100));
+    }
+}
