@@ -95,6 +95,13 @@ impl App {
         self.serve_with(listener, true, crate::server::shutdown_signal()).await
     }
 
+    /// Runs workers only (no HTTP) until ctrl-c / SIGTERM: the `worker` subcommand.
+    pub async fn run_worker(self) -> Result<()> {
+        let worker = Worker::new(self.ctx.clone(), self.worker.clone());
+        worker.run(crate::server::shutdown_signal()).await;
+        Ok(())
+    }
+
     /// Serves HTTP only (no workers) until ctrl-c / SIGTERM: the `web` subcommand.
     pub async fn serve_web(self) -> Result<()> {
         let listener = bind(self.ctx.config().bind).await?;
@@ -154,12 +161,14 @@ impl AppBuilder {
     pub fn from_env(mut self) -> Result<Self> {
         self.config = Config::from_env()?;
         self.worker.concurrency = self.config.workers;
+        self.worker.lease = self.config.task_lease;
         Ok(self)
     }
 
     /// Replaces the whole configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.worker.concurrency = config.workers;
+        self.worker.lease = config.task_lease;
         self.config = config;
         self
     }
@@ -287,7 +296,18 @@ impl AppBuilder {
             }
             (None, None) => None,
         };
-        let queue = self.queue.unwrap_or_else(|| Arc::new(MemoryQueue::new()));
+        let queue = match self.queue {
+            Some(q) => q,
+            None if self.config.task_queue == crate::config::QueueKind::Memory => {
+                Arc::new(MemoryQueue::new())
+            }
+            None => {
+                return Err(Error::Registry(format!(
+                    "GITHUBAPP_TASK_QUEUE is `{}`: call `.connect_queue().await?` before `.build()` (or pass `.queue(...)`)",
+                    self.config.task_queue.as_str()
+                )));
+            }
+        };
         let ctx = AppContext {
             inner: Arc::new(AppInner {
                 config: self.config,
@@ -299,6 +319,16 @@ impl AppBuilder {
             }),
         };
         Ok(App { ctx, worker: self.worker })
+    }
+
+    /// Connects the task queue the configuration names (`GITHUBAPP_TASK_QUEUE`), unless
+    /// [`queue`](Self::queue) already set one. `run()` does this; call it yourself when you
+    /// use the builder with a durable backend.
+    pub async fn connect_queue(mut self) -> Result<Self> {
+        if self.queue.is_none() {
+            self.queue = Some(crate::tasks::connect(&self.config).await?);
+        }
+        Ok(self)
     }
 
     /// `build()?.router()`.

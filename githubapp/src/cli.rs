@@ -3,6 +3,8 @@
 //! ```text
 //! myapp [serve]                 web server + workers (default)
 //! myapp web                     web server only
+//! myapp worker                  workers only, against a shared queue (redis, postgres, sqlite)
+//! myapp tasks list|show|retry|purge|stats   inspect and repair the task queue
 //! myapp receive --event issues --payload issue.json [--action opened] [--dry-run]
 //! myapp routes                  every handler and route with file:line
 //! myapp check [--offline]       configuration, key, secrets, queue, GitHub reachability
@@ -32,6 +34,14 @@ enum Command {
     Serve,
     /// Serve webhooks and routes without running workers.
     Web,
+    /// Run background work from the shared task queue, without HTTP. Start as many as you
+    /// need, on as many machines, against one Redis or PostgreSQL.
+    Worker,
+    /// Inspect and repair the task queue.
+    Tasks {
+        #[command(subcommand)]
+        command: TasksCommand,
+    },
     /// Run the registered handlers on one payload, locally, and print what ran.
     Receive {
         /// The event name (`X-GitHub-Event`), e.g. `issues`.
@@ -62,6 +72,41 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TasksCommand {
+    /// Unfinished tasks (or dead ones with `--dead`).
+    List {
+        /// List dead-lettered tasks instead.
+        #[arg(long)]
+        dead: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One task.
+    Show {
+        /// The task id.
+        id: String,
+    },
+    /// Put a dead task (or all of them) back on the queue with fresh attempts.
+    Retry {
+        /// The task id.
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<String>,
+        /// Retry every dead task.
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Delete dead tasks.
+    Purge {
+        /// Required: purge dead-lettered tasks.
+        #[arg(long, required = true)]
+        dead: bool,
+    },
+    /// Counts by state.
+    Stats,
+}
+
 /// Parses `args` and runs the subcommand.
 pub async fn run<I, T>(args: I) -> Result<()>
 where
@@ -74,8 +119,10 @@ where
     };
     init_tracing();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => build_server()?.serve().await,
-        Command::Web => build_server()?.serve_web().await,
+        Command::Serve => build_server().await?.serve().await,
+        Command::Web => build_server().await?.serve_web().await,
+        Command::Worker => build_worker().await?.run_worker().await,
+        Command::Tasks { command } => tasks(command).await,
         Command::Receive { event, payload, action, installation, dry_run } => {
             receive(&event, &payload, action, installation, dry_run).await
         }
@@ -87,14 +134,89 @@ where
     }
 }
 
-fn build_server() -> Result<App> {
+async fn build_server() -> Result<App> {
     let registry = Registry::global();
     if registry.is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
     }
     let config = Config::from_env()?;
     config.require_webhook()?;
-    App::builder().config(config).registry(registry).build()
+    App::builder().config(config).registry(registry).connect_queue().await?.build()
+}
+
+async fn build_worker() -> Result<App> {
+    let registry = Registry::global();
+    if registry.is_empty() {
+        return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
+    }
+    let config = Config::from_env()?;
+    if config.task_queue == crate::config::QueueKind::Memory {
+        return Err(crate::ConfigError::Invalid {
+            var: "GITHUBAPP_TASK_QUEUE",
+            reason:
+                "`worker` runs tasks from a shared queue, but `memory` tasks only exist inside the `serve` \
+                     process; set GITHUBAPP_TASK_QUEUE=redis or postgres (or sqlite on one machine)"
+                    .into(),
+        }
+        .into());
+    }
+    App::builder().config(config).registry(registry).connect_queue().await?.build()
+}
+
+async fn tasks(command: TasksCommand) -> Result<()> {
+    let config = Config::from_env()?;
+    let queue = crate::tasks::connect(&config).await?;
+    let print = |t: &crate::tasks::TaskInfo| {
+        println!(
+            "{:<24} {:<10} {}/{}  {}{}",
+            t.id,
+            t.state,
+            t.attempts,
+            t.max_attempts,
+            t.name,
+            t.last_error.as_deref().map(|e| format!("\n    last error: {e}")).unwrap_or_default()
+        );
+    };
+    match command {
+        TasksCommand::List { dead, limit } => {
+            let list = if dead { queue.dead(limit).await? } else { queue.pending(limit).await? };
+            println!(
+                "{} {} task(s) in `{}` ({})",
+                list.len(),
+                if dead { "dead" } else { "pending" },
+                config.task_namespace,
+                queue.backend()
+            );
+            list.iter().for_each(print);
+        }
+        TasksCommand::Show { id } => match queue.get(&id).await? {
+            Some(t) => print(&t),
+            None => return Err(crate::tasks::QueueError::NotFound(id).into()),
+        },
+        TasksCommand::Retry { id: Some(id), .. } => {
+            if !queue.retry(&id).await? {
+                return Err(Error::handler(format!("task {id} is not a dead task")));
+            }
+            println!("task {id} is queued again");
+        }
+        TasksCommand::Retry { id: None, .. } => {
+            println!("{} dead task(s) queued again", queue.retry_all_dead().await?)
+        }
+        TasksCommand::Purge { .. } => println!("{} dead task(s) deleted", queue.purge_dead().await?),
+        TasksCommand::Stats => {
+            let s = queue.stats().await?;
+            println!(
+                "queued {}  scheduled {}  running {}  dead {}  (backend {}, namespace `{}`)",
+                s.queued,
+                s.scheduled,
+                s.running,
+                s.dead,
+                queue.backend(),
+                config.task_namespace
+            );
+        }
+    }
+    Ok(())
 }
 
 fn webhook_path() -> String {
@@ -266,7 +388,14 @@ async fn check(offline: bool) -> Result<()> {
         ),
         Err(e) => line(false, "registry", e.to_string()),
     }
-    let app = match App::builder().config(config.clone()).registry(registry).build() {
+    let queue = match crate::tasks::connect(&config).await {
+        Ok(q) => q,
+        Err(e) => {
+            line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
+            return Err(e);
+        }
+    };
+    let app = match App::builder().config(config.clone()).registry(registry).queue(queue).build() {
         Ok(app) => app,
         Err(e) => {
             line(false, "app", e.to_string());

@@ -60,6 +60,24 @@ pub enum QueueKind {
     /// In-process; work is lost when the process exits. The default.
     #[default]
     Memory,
+    /// A SQLite file (`GITHUBAPP_DATABASE_URL=sqlite://app.db`): durable, one machine.
+    Sqlite,
+    /// PostgreSQL (`GITHUBAPP_DATABASE_URL=postgres://...`): durable, shared by many workers.
+    Postgres,
+    /// Redis (`GITHUBAPP_REDIS_URL`): shared by many workers.
+    Redis,
+}
+
+impl QueueKind {
+    /// The name used in `GITHUBAPP_TASK_QUEUE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::Memory => "memory",
+            QueueKind::Sqlite => "sqlite",
+            QueueKind::Postgres => "postgres",
+            QueueKind::Redis => "redis",
+        }
+    }
 }
 
 /// Log output format (`GITHUBAPP_LOG_FORMAT`).
@@ -95,10 +113,18 @@ pub struct Config {
     pub bind: SocketAddr,
     /// `GITHUBAPP_TASK_QUEUE`, default `memory`.
     pub task_queue: QueueKind,
-    /// `GITHUBAPP_TASK_NAMESPACE`, default `githubapp`.
+    /// `GITHUBAPP_TASK_NAMESPACE`, default `githubapp`: isolates apps sharing one server
+    /// (it prefixes tables and keys).
     pub task_namespace: String,
+    /// `GITHUBAPP_REDIS_URL`, for `GITHUBAPP_TASK_QUEUE=redis`.
+    pub redis_url: Option<Secret>,
+    /// `GITHUBAPP_DATABASE_URL`, for `sqlite`, `postgres` and `database`.
+    pub database_url: Option<Secret>,
     /// `GITHUBAPP_WORKERS`: concurrent tasks per process, default 8.
     pub workers: usize,
+    /// `GITHUBAPP_TASK_LEASE`: how long a worker holds a task without a heartbeat before
+    /// another worker may take it over (a crashed worker's tasks wait this long); default `30s`.
+    pub task_lease: Duration,
     /// `GITHUBAPP_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
     /// `GITHUBAPP_WEBHOOK_DEADLINE`: how long foreground handlers may run before the delivery
@@ -119,7 +145,10 @@ impl Default for Config {
             bind: SocketAddr::from(([0, 0, 0, 0], 3000)),
             task_queue: QueueKind::Memory,
             task_namespace: "githubapp".into(),
+            redis_url: None,
+            database_url: None,
             workers: 8,
+            task_lease: Duration::from_secs(30),
             log_format: LogFormat::Pretty,
             webhook_deadline: Duration::from_secs(8),
         }
@@ -206,26 +235,52 @@ impl Config {
                 reason: format!("`{v}` is not an address like `0.0.0.0:3000` or `127.0.0.1:8080`"),
             })?;
         }
+        c.redis_url = get("GITHUBAPP_REDIS_URL").map(Secret::new);
+        c.database_url = get("GITHUBAPP_DATABASE_URL").map(Secret::new);
         if let Some(v) = get("GITHUBAPP_TASK_QUEUE") {
             c.task_queue = match v.trim() {
                 "memory" => QueueKind::Memory,
-                other @ ("sqlite" | "redis" | "postgres" | "database") => {
-                    return Err(ConfigError::Invalid {
-                        var: "GITHUBAPP_TASK_QUEUE",
-                        reason: format!(
-                            "the `{other}` backend is not available in this version of githubapp; use `memory`"
-                        ),
-                    });
-                }
+                "sqlite" => QueueKind::Sqlite,
+                "postgres" | "postgresql" => QueueKind::Postgres,
+                "redis" => QueueKind::Redis,
+                "database" => match c.database_url.as_ref().map(|u| u.expose().to_string()) {
+                    Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                        QueueKind::Postgres
+                    }
+                    Some(u) if u.starts_with("sqlite:") => QueueKind::Sqlite,
+                    Some(_) => {
+                        return Err(ConfigError::Invalid {
+                            var: "GITHUBAPP_DATABASE_URL",
+                            reason: "`database` needs a `postgres://` or `sqlite://` URL".into(),
+                        });
+                    }
+                    None => {
+                        return Err(ConfigError::Missing {
+                            var: "GITHUBAPP_DATABASE_URL",
+                            hint: "GITHUBAPP_TASK_QUEUE=database takes its backend from this URL (postgres:// or sqlite://)",
+                        });
+                    }
+                },
                 other => {
                     return Err(ConfigError::Invalid {
                         var: "GITHUBAPP_TASK_QUEUE",
-                        reason: format!("unknown backend `{other}`; expected `memory`"),
+                        reason: format!(
+                            "unknown backend `{other}`; expected `memory`, `sqlite`, `postgres`, `redis` or `database`"
+                        ),
                     });
                 }
             };
         }
         if let Some(v) = get("GITHUBAPP_TASK_NAMESPACE") {
+            let valid = v.len() <= 40
+                && v.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && v.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    var: "GITHUBAPP_TASK_NAMESPACE",
+                    reason: format!("`{v}` must be 1-40 of `a-z`, `0-9`, `_`, starting with a letter"),
+                });
+            }
             c.task_namespace = v;
         }
         if let Some(v) = get("GITHUBAPP_WORKERS") {
@@ -250,6 +305,14 @@ impl Config {
                     });
                 }
             };
+        }
+        if let Some(v) = get("GITHUBAPP_TASK_LEASE") {
+            c.task_lease = parse_duration(&v).filter(|d| *d >= Duration::from_secs(1)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    var: "GITHUBAPP_TASK_LEASE",
+                    reason: format!("`{v}` is not a duration of at least 1s, like `30s` or `2m`"),
+                }
+            })?;
         }
         if let Some(v) = get("GITHUBAPP_WEBHOOK_DEADLINE") {
             c.webhook_deadline = parse_duration(&v)
@@ -347,6 +410,12 @@ mod tests {
             (vec![("GITHUBAPP_BIND", "nope")], "GITHUBAPP_BIND"),
             (vec![("GITHUBAPP_WEBHOOK_SECRET", "")], "GITHUBAPP_WEBHOOK_SECRET"),
             (vec![("GITHUBAPP_TASK_QUEUE", "kafka")], "GITHUBAPP_TASK_QUEUE"),
+            (vec![("GITHUBAPP_TASK_QUEUE", "database")], "GITHUBAPP_DATABASE_URL"),
+            (
+                vec![("GITHUBAPP_TASK_QUEUE", "database"), ("GITHUBAPP_DATABASE_URL", "mysql://x")],
+                "GITHUBAPP_DATABASE_URL",
+            ),
+            (vec![("GITHUBAPP_TASK_NAMESPACE", "My-App")], "GITHUBAPP_TASK_NAMESPACE"),
             (vec![("GITHUBAPP_WORKERS", "0")], "GITHUBAPP_WORKERS"),
             (vec![("GITHUBAPP_LOG_FORMAT", "xml")], "GITHUBAPP_LOG_FORMAT"),
             (vec![("GITHUBAPP_WEBHOOK_PATH", "hooks")], "GITHUBAPP_WEBHOOK_PATH"),
@@ -357,6 +426,23 @@ mod tests {
             let err = cfg(&pairs).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn queue_backends() {
+        let kind = |pairs: &[(&str, &str)]| cfg(pairs).unwrap().task_queue;
+        assert_eq!(kind(&[]), QueueKind::Memory);
+        assert_eq!(kind(&[("GITHUBAPP_TASK_QUEUE", "redis")]), QueueKind::Redis);
+        assert_eq!(
+            kind(&[("GITHUBAPP_TASK_QUEUE", "database"), ("GITHUBAPP_DATABASE_URL", "postgres://u:pw@h/db")]),
+            QueueKind::Postgres
+        );
+        assert_eq!(
+            kind(&[("GITHUBAPP_TASK_QUEUE", "database"), ("GITHUBAPP_DATABASE_URL", "sqlite://app.db")]),
+            QueueKind::Sqlite
+        );
+        let c = cfg(&[("GITHUBAPP_DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"), "URLs with passwords are secrets");
     }
 
     #[test]

@@ -227,3 +227,64 @@ pub trait Queue: Send + Sync + 'static {
     /// A short name for logs and `check` (`memory`, ...).
     fn backend(&self) -> &'static str;
 }
+
+/// Connects the backend the configuration names (`GITHUBAPP_TASK_QUEUE`), creating or
+/// migrating its schema. A backend whose cargo feature is off explains how to turn it on.
+pub async fn connect(config: &crate::Config) -> Result<std::sync::Arc<dyn Queue>, crate::Error> {
+    use crate::config::{ConfigError, QueueKind};
+    use std::sync::Arc;
+    #[allow(unused_variables)]
+    let ns = config.task_namespace.as_str();
+    #[allow(unused_variables)]
+    let url = |var: &'static str, value: &Option<crate::config::Secret>, hint: &'static str| {
+        value.as_ref().map(|s| s.expose().to_string()).ok_or(ConfigError::Missing { var, hint })
+    };
+    #[allow(unused_variables)]
+    let disabled = |feature: &str| ConfigError::Invalid {
+        var: "GITHUBAPP_TASK_QUEUE",
+        reason: format!(
+            "the `{feature}` backend is not compiled in; enable githubapp's `{feature}` feature: \
+             githubapp = {{ version = \"0.1\", features = [\"{feature}\"] }}"
+        ),
+    };
+    let queue: Arc<dyn Queue> = match config.task_queue {
+        QueueKind::Memory => Arc::new(MemoryQueue::new()),
+        QueueKind::Redis => {
+            #[cfg(feature = "redis")]
+            {
+                let u =
+                    url("GITHUBAPP_REDIS_URL", &config.redis_url, "set it to e.g. redis://127.0.0.1:6379")?;
+                Arc::new(redis::RedisQueue::connect(&u, ns).await?)
+            }
+            #[cfg(not(feature = "redis"))]
+            return Err(disabled("redis").into());
+        }
+        QueueKind::Postgres => {
+            #[cfg(feature = "postgres")]
+            {
+                let u = url(
+                    "GITHUBAPP_DATABASE_URL",
+                    &config.database_url,
+                    "set it to e.g. postgres://user@host/db",
+                )?;
+                Arc::new(postgres::PostgresQueue::connect(&u, ns).await?)
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(disabled("postgres").into());
+        }
+        QueueKind::Sqlite => {
+            #[cfg(feature = "sqlite")]
+            {
+                let u = url(
+                    "GITHUBAPP_DATABASE_URL",
+                    &config.database_url,
+                    "set it to e.g. sqlite://githubapp.db",
+                )?;
+                Arc::new(sqlite::SqliteQueue::open(&u, ns).await?)
+            }
+            #[cfg(not(feature = "sqlite"))]
+            return Err(disabled("sqlite").into());
+        }
+    };
+    Ok(queue)
+}

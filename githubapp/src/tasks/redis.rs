@@ -26,9 +26,9 @@
 //! |-----|------|----------|
 //! | `schema` | string | schema version of the namespace (`1`) |
 //! | `seq`, `lseq` | string | task id and lease token counters |
-//! | `t:<id>` | hash | `n` name, `p` payload (raw bytes), `a` attempts, `m` max attempts, `i` installation, `s` state (`q` waiting, `r` leased, `d` dead), `l` lease token, `e` last error |
+//! | `t:<id>` | hash | `n` name, `p` payload (raw bytes), `a` attempts, `m` max attempts, `i` installation, `s` state (`q` waiting, `r` leased, `d` dead), `e` last error |
 //! | `ready` | sorted set | waiting tasks scored by `run_at` (ms since the epoch) |
-//! | `leased` | sorted set | leased tasks scored by lease expiry (ms) |
+//! | `leased` | sorted set | `<id>:<lease token>` scored by lease expiry (ms): removing the member checks and ends the lease in one command |
 //! | `dead` | sorted set | dead tasks scored by time of death (ms); pruned after 7 days |
 //! | `pending` | sorted set | unfinished tasks scored by id, for [`Queue::pending`] |
 //! | `stats` | hash | `completed` and `retried` counters |
@@ -42,7 +42,7 @@
 //! (`TIME`), so lease expiry is judged by one clock for all worker processes; only an explicit
 //! `run_at`/`retry_at` is taken from the caller's clock.
 //!
-//! Requires Redis 6 or later (the wake-up subscription uses RESP3). Run Redis with
+//! Requires Redis 6.2 or later (RESP3 for the wake-up subscription, `ZMSCORE`). Run Redis with
 //! `maxmemory-policy noeviction`: an evicted task key is a lost task.
 
 use std::sync::{Arc, LazyLock};
@@ -54,7 +54,7 @@ use redis::{
     Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Script, ScriptInvocation,
     Value,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueStats, TaskInfo};
 
@@ -70,25 +70,29 @@ const MAX_LEASE_BATCH: usize = 1000;
 /// Most rows returned by `pending` / `dead` in one call.
 const MAX_LIST: usize = 10_000;
 
-/// Helpers shared by every script. KEYS: 1 ready, 2 leased, 3 dead, 4 pending, 5 stats, 6 seq,
-/// 7 lseq; ARGV[1] is the key prefix (task hashes and per-key strings are derived from it, all
-/// in the namespace's hash slot).
+/// Shared by every script. KEYS: 1 ready, 2 leased, 3 dead, 4 pending, 5 stats, 6 seq, 7 lseq;
+/// ARGV[1] is the key prefix (task hashes and per-key strings are derived from it, all in the
+/// namespace's hash slot). Members of `leased` are `<id>:<lease token>`, so removing the member
+/// both checks and ends a lease.
 const PRELUDE: &str = r#"
 local P = ARGV[1]
 local READY, LEASED, DEAD, PENDING, STATS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local DEAD_TTL = 604800000
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function fmt(n) return string.format('%d', n) end
-local function tkey(id) return P .. 't:' .. id end
+"#;
+
+/// Helpers for the scripts that dead-letter, wake or describe tasks.
+const HELPERS: &str = r#"
+local DEAD_TTL = 604800000
 local function wake() redis.call('PUBLISH', P .. 'wake', '1') end
 -- Deletes dead tasks older than 7 days, a bounded batch per call.
 local function prune(now)
   local old = redis.call('ZRANGEBYSCORE', DEAD, '-inf', fmt(now - DEAD_TTL), 'LIMIT', 0, 100)
   for _, id in ipairs(old) do
-    redis.call('DEL', tkey(id))
+    redis.call('DEL', P .. 't:' .. id)
     redis.call('ZREM', DEAD, id)
   end
 end
@@ -99,7 +103,7 @@ local function bury(id, now)
   prune(now)
 end
 local function info(id, now)
-  local f = redis.call('HMGET', tkey(id), 'n', 's', 'a', 'm', 'e')
+  local f = redis.call('HMGET', P .. 't:' .. id, 'n', 's', 'a', 'm', 'e')
   if not f[1] then return false end
   local state = 'dead'
   if f[2] == 'r' then
@@ -132,13 +136,15 @@ if ARGV[8] == '1' then
   local existing = redis.call('GET', ik)
   if existing then return {0, existing} end
 end
-local now = now_ms()
-local id = fmt(redis.call('INCR', KEYS[6]))
-local k = tkey(id)
-redis.call('HSET', k, 'n', ARGV[2], 'p', ARGV[3], 'a', '0', 'm', ARGV[4], 's', 'q')
-if ARGV[5] == '1' then redis.call('HSET', k, 'i', ARGV[6]) end
 local run_at = ARGV[7]
-if run_at == '' then run_at = fmt(now) end
+if run_at == '' then run_at = fmt(now_ms()) end
+local id = fmt(redis.call('INCR', KEYS[6]))
+local k = P .. 't:' .. id
+if ARGV[5] == '1' then
+  redis.call('HSET', k, 'n', ARGV[2], 'p', ARGV[3], 'a', '0', 'm', ARGV[4], 's', 'q', 'i', ARGV[6])
+else
+  redis.call('HSET', k, 'n', ARGV[2], 'p', ARGV[3], 'a', '0', 'm', ARGV[4], 's', 'q')
+end
 redis.call('ZADD', READY, run_at, id)
 redis.call('ZADD', PENDING, id, id)
 if ik then redis.call('SET', ik, id, 'PX', ARGV[10]) end
@@ -150,72 +156,93 @@ return {1, id}
 /// ARGV[2] due tasks for ARGV[3] ms. Returns {{id, name, payload, attempt, max, inst, lease}}.
 const LEASE: &str = r#"
 local now = now_ms()
-local expired = redis.call('ZRANGEBYSCORE', LEASED, '-inf', fmt(now), 'LIMIT', 0, 1000)
-for _, id in ipairs(expired) do
-  redis.call('ZREM', LEASED, id)
-  local k = tkey(id)
-  local f = redis.call('HMGET', k, 'a', 'm')
-  if f[1] then
-    redis.call('HDEL', k, 'l')
-    if tonumber(f[1]) >= tonumber(f[2]) then
-      redis.call('HSET', k, 's', 'd', 'e', 'lease expired (worker crashed or stalled)')
-      bury(id, now)
-    else
-      redis.call('HSET', k, 's', 'q')
-      redis.call('ZADD', READY, fmt(now), id)
+local expired = redis.call('ZRANGEBYSCORE', LEASED, '-inf', fmt(now), 'LIMIT', 0, 500)
+if #expired > 0 then
+  redis.call('ZREM', LEASED, unpack(expired))
+  for _, member in ipairs(expired) do
+    local id = string.match(member, '^(%d+):')
+    local k = P .. 't:' .. id
+    local f = redis.call('HMGET', k, 'a', 'm')
+    if f[1] then
+      if tonumber(f[1]) >= tonumber(f[2]) then
+        redis.call('HSET', k, 's', 'd', 'e', 'lease expired (worker crashed or stalled)')
+        bury(id, now)
+      else
+        redis.call('HSET', k, 's', 'q')
+        redis.call('ZADD', READY, fmt(now), id)
+      end
     end
   end
 end
 local out = {}
+-- The due tasks are the first ones by rank, so one range read and one rank removal take them.
 local ids = redis.call('ZRANGEBYSCORE', READY, '-inf', fmt(now), 'LIMIT', 0, tonumber(ARGV[2]))
 if #ids == 0 then return out end
+redis.call('ZREMRANGEBYRANK', READY, 0, #ids - 1)
 local first = redis.call('INCRBY', KEYS[7], #ids) - #ids
 local until_ms = fmt(now + tonumber(ARGV[3]))
+local leased = {}
 for i, id in ipairs(ids) do
-  redis.call('ZREM', READY, id)
-  local k = tkey(id)
-  local f = redis.call('HMGET', k, 'n', 'p', 'm', 'i')
+  local k = P .. 't:' .. id
+  local f = redis.call('HMGET', k, 'n', 'p', 'm', 'i', 'a')
   if f[1] then
     local lease = fmt(first + i)
-    local attempt = redis.call('HINCRBY', k, 'a', 1)
-    redis.call('HSET', k, 's', 'r', 'l', lease)
-    redis.call('ZADD', LEASED, until_ms, id)
+    local attempt = tonumber(f[5]) + 1
+    redis.call('HSET', k, 'a', fmt(attempt), 's', 'r')
+    leased[#leased + 1] = until_ms
+    leased[#leased + 1] = id .. ':' .. lease
     out[#out + 1] = {id, f[1], f[2], attempt, f[3], f[4], lease}
   else
     redis.call('ZREM', PENDING, id)
   end
 end
+if #leased > 0 then redis.call('ZADD', LEASED, unpack(leased)) end
 return out
 "#;
 
 /// ARGV: 2 id, 3 lease, 4 lease ms. Returns 1, or 0 if the lease was lost.
 const HEARTBEAT: &str = r#"
-if redis.call('HGET', tkey(ARGV[2]), 'l') ~= ARGV[3] then return 0 end
-redis.call('ZADD', LEASED, fmt(now_ms() + tonumber(ARGV[4])), ARGV[2])
+local member = ARGV[2] .. ':' .. ARGV[3]
+if not redis.call('ZSCORE', LEASED, member) then return 0 end
+redis.call('ZADD', LEASED, 'XX', fmt(now_ms() + tonumber(ARGV[4])), member)
 return 1
 "#;
 
-/// ARGV: 2 id, 3 lease. Returns 1, or 0 if the lease was lost.
-const COMPLETE: &str = r#"
-local id = ARGV[2]
-local k = tkey(id)
-if redis.call('HGET', k, 'l') ~= ARGV[3] then return 0 end
-redis.call('DEL', k)
-redis.call('ZREM', LEASED, id)
-redis.call('ZREM', PENDING, id)
-redis.call('HINCRBY', STATS, 'completed', 1)
-return 1
+/// ARGV: 2.. pairs of (id, lease). Completes every task whose lease is still held, in one go
+/// (the group commit behind [`Queue::complete`]). Returns 1 or 0 (lease lost) per pair.
+const COMPLETE_MANY: &str = r#"
+local members, ids, keys, out, seen = {}, {}, {}, {}, {}
+local n = (#ARGV - 1) / 2
+for i = 1, n do members[i] = ARGV[2 * i] .. ':' .. ARGV[2 * i + 1] end
+local scores = redis.call('ZMSCORE', LEASED, unpack(members))
+local done = {}
+for i = 1, n do
+  local m = members[i]
+  if scores[i] and not seen[m] then
+    seen[m] = true
+    done[#done + 1] = m
+    ids[#ids + 1] = ARGV[2 * i]
+    keys[#keys + 1] = P .. 't:' .. ARGV[2 * i]
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+if #done > 0 then
+  redis.call('ZREM', LEASED, unpack(done))
+  redis.call('DEL', unpack(keys))
+  redis.call('ZREM', PENDING, unpack(ids))
+  redis.call('HINCRBY', STATS, 'completed', #done)
+end
+return out
 "#;
 
 /// ARGV: 2 id, 3 lease, 4 error, 5 retry_at ms or '' (dead-letter). Returns 1, or 0 if the
 /// lease was lost.
 const FAIL: &str = r#"
 local id = ARGV[2]
-local k = tkey(id)
-if redis.call('HGET', k, 'l') ~= ARGV[3] then return 0 end
-local now = now_ms()
-redis.call('ZREM', LEASED, id)
-redis.call('HDEL', k, 'l')
+if redis.call('ZREM', LEASED, id .. ':' .. ARGV[3]) == 0 then return 0 end
+local k = P .. 't:' .. id
 local f = redis.call('HMGET', k, 'a', 'm')
 if ARGV[5] ~= '' and tonumber(f[1]) < tonumber(f[2]) then
   redis.call('HSET', k, 's', 'q', 'e', ARGV[4])
@@ -224,7 +251,7 @@ if ARGV[5] ~= '' and tonumber(f[1]) < tonumber(f[2]) then
   wake()
 else
   redis.call('HSET', k, 's', 'd', 'e', ARGV[4])
-  bury(id, now)
+  bury(id, now_ms())
 end
 return 1
 "#;
@@ -283,7 +310,7 @@ return out
 const REVIVE: &str = r#"
 local id = ARGV[2]
 if redis.call('ZREM', DEAD, id) == 0 then return 0 end
-local k = tkey(id)
+local k = P .. 't:' .. id
 if redis.call('EXISTS', k) == 0 then return 0 end
 redis.call('HSET', k, 'a', '0', 's', 'q')
 redis.call('ZADD', READY, fmt(now_ms()), id)
@@ -302,7 +329,7 @@ local ids = redis.call('ZRANGEBYSCORE', DEAD, '-inf', cutoff, 'LIMIT', 0, 500)
 local n = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', DEAD, id)
-  local k = tkey(id)
+  local k = P .. 't:' .. id
   if ARGV[3] == '1' then
     if redis.call('EXISTS', k) == 1 then
       redis.call('HSET', k, 'a', '0', 's', 'q')
@@ -318,23 +345,24 @@ if n > 0 and ARGV[3] == '1' then wake() end
 return {n, #ids, cutoff}
 "#;
 
-fn script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}{body}"))
+/// A script made of the prelude, optionally the helpers, and `body`.
+fn script(helpers: bool, body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}{}{body}", if helpers { HELPERS } else { "" }))
 }
 
-static SCHEMA_S: LazyLock<Script> = LazyLock::new(|| script(SCHEMA));
-static ENQUEUE_S: LazyLock<Script> = LazyLock::new(|| script(ENQUEUE));
-static LEASE_S: LazyLock<Script> = LazyLock::new(|| script(LEASE));
-static HEARTBEAT_S: LazyLock<Script> = LazyLock::new(|| script(HEARTBEAT));
-static COMPLETE_S: LazyLock<Script> = LazyLock::new(|| script(COMPLETE));
-static FAIL_S: LazyLock<Script> = LazyLock::new(|| script(FAIL));
-static NEXT_DUE_S: LazyLock<Script> = LazyLock::new(|| script(NEXT_DUE));
-static STATS_S: LazyLock<Script> = LazyLock::new(|| script(STATS_SCRIPT));
-static GET_S: LazyLock<Script> = LazyLock::new(|| script(GET));
-static PENDING_S: LazyLock<Script> = LazyLock::new(|| script(PENDING_SCRIPT));
-static DEAD_S: LazyLock<Script> = LazyLock::new(|| script(DEAD_SCRIPT));
-static REVIVE_S: LazyLock<Script> = LazyLock::new(|| script(REVIVE));
-static DEAD_BATCH_S: LazyLock<Script> = LazyLock::new(|| script(DEAD_BATCH));
+static SCHEMA_S: LazyLock<Script> = LazyLock::new(|| script(false, SCHEMA));
+static ENQUEUE_S: LazyLock<Script> = LazyLock::new(|| script(true, ENQUEUE));
+static LEASE_S: LazyLock<Script> = LazyLock::new(|| script(true, LEASE));
+static HEARTBEAT_S: LazyLock<Script> = LazyLock::new(|| script(false, HEARTBEAT));
+static COMPLETE_MANY_S: LazyLock<Script> = LazyLock::new(|| script(false, COMPLETE_MANY));
+static FAIL_S: LazyLock<Script> = LazyLock::new(|| script(true, FAIL));
+static NEXT_DUE_S: LazyLock<Script> = LazyLock::new(|| script(false, NEXT_DUE));
+static STATS_S: LazyLock<Script> = LazyLock::new(|| script(true, STATS_SCRIPT));
+static GET_S: LazyLock<Script> = LazyLock::new(|| script(true, GET));
+static PENDING_S: LazyLock<Script> = LazyLock::new(|| script(true, PENDING_SCRIPT));
+static DEAD_S: LazyLock<Script> = LazyLock::new(|| script(true, DEAD_SCRIPT));
+static REVIVE_S: LazyLock<Script> = LazyLock::new(|| script(true, REVIVE));
+static DEAD_BATCH_S: LazyLock<Script> = LazyLock::new(|| script(true, DEAD_BATCH));
 
 /// How long an idempotency key is remembered after enqueue.
 const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -347,11 +375,19 @@ const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// subscription to the namespace's wake-up channel, so idle workers are woken by enqueues from
 /// any process. See the [module docs](self) for the key layout.
 pub struct RedisQueue {
-    con: ConnectionManager,
+    ns: Ns,
     /// The RESP3 connection subscribed to the wake-up channel; also used for the idle
     /// `wait_for_work` probe so a silently dead connection is noticed and re-established.
     sub: ConnectionManager,
     wake: Arc<Notify>,
+    /// Feeds the group-commit task behind `complete`.
+    completions: mpsc::UnboundedSender<Completion>,
+}
+
+/// What a script call needs: the command connection and the namespace's keys.
+#[derive(Clone)]
+struct Ns {
+    con: ConnectionManager,
     /// `githubapp:{ns}:`
     prefix: String,
     keys: [String; 7],
@@ -359,11 +395,53 @@ pub struct RedisQueue {
     shown_url: String,
 }
 
+/// A `complete` waiting for the group-commit task.
+struct Completion {
+    id: String,
+    lease: u64,
+    done: oneshot::Sender<Result<bool, QueueError>>,
+}
+
+/// Most completions sent in one script call.
+const COMPLETE_BATCH: usize = 256;
+
+/// Completes tasks in batches: each `complete` call queues here, and every completion that
+/// queued while the previous batch was in flight goes out in the next single script call. With
+/// no load a batch is one task and costs one round trip, as before; under load the per-task
+/// cost on the server drops to a fraction of a script call.
+async fn run_completions(ns: Ns, mut rx: mpsc::UnboundedReceiver<Completion>) {
+    let mut batch = Vec::with_capacity(COMPLETE_BATCH);
+    while rx.recv_many(&mut batch, COMPLETE_BATCH).await > 0 {
+        let mut inv = ns.invocation(&COMPLETE_MANY_S);
+        for c in &batch {
+            inv.arg(c.id.as_str()).arg(c.lease);
+        }
+        let reply = ns.run("complete", inv).await.and_then(|v| array("complete", v));
+        match reply {
+            Ok(flags) if flags.len() == batch.len() => {
+                for (c, flag) in batch.drain(..).zip(flags) {
+                    let _ = c.done.send(Ok(int_of(&flag) == Some(1)));
+                }
+            }
+            other => {
+                let msg = match other {
+                    Err(QueueError::Backend(m)) => m,
+                    Err(e) => e.to_string(),
+                    Ok(flags) => format!("redis: {} results for {} completions", flags.len(), batch.len()),
+                };
+                for c in batch.drain(..) {
+                    let _ = c.done.send(Err(QueueError::Backend(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for RedisQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisQueue")
-            .field("url", &self.shown_url)
-            .field("prefix", &self.prefix)
+            .field("url", &self.ns.shown_url)
+            .field("prefix", &self.ns.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -544,7 +622,8 @@ impl RedisQueue {
         .map_err(|e| fail("cannot connect", &e))?;
 
         let prefix = format!("githubapp:{{{namespace}}}:");
-        let keys = ["ready", "leased", "dead", "pending", "stats", "seq", "lseq"].map(|k| format!("{prefix}{k}"));
+        let keys =
+            ["ready", "leased", "dead", "pending", "stats", "seq", "lseq"].map(|k| format!("{prefix}{k}"));
 
         // The wake-up subscription: a RESP3 connection manager that resubscribes by itself
         // after reconnecting, and hands pushes to a closure that wakes the waiting workers.
@@ -566,31 +645,38 @@ impl RedisQueue {
             Ok(())
         };
         let sub_config = manager_config().set_push_sender(on_push).set_automatic_resubscription();
-        let mut sub =
-            tokio::time::timeout(CONNECT_TIMEOUT * 2, sub_client.get_connection_manager_with_config(sub_config))
-                .await
-                .map_err(|_| fail("cannot connect", &"timed out"))?
-                .map_err(|e| fail("cannot open the wake-up connection (RESP3 needs Redis 6 or later)", &e))?;
+        let mut sub = tokio::time::timeout(
+            CONNECT_TIMEOUT * 2,
+            sub_client.get_connection_manager_with_config(sub_config),
+        )
+        .await
+        .map_err(|_| fail("cannot connect", &"timed out"))?
+        .map_err(|e| fail("cannot open the wake-up connection (RESP3 needs Redis 6.2 or later)", &e))?;
         sub.subscribe(format!("{prefix}wake")).await.map_err(|e| fail("cannot subscribe", &e))?;
 
-        let q = RedisQueue { con, sub, wake, prefix, keys, shown_url };
-        let mut inv = q.invocation(&SCHEMA_S);
+        let ns = Ns { con, prefix, keys, shown_url };
+        let mut inv = ns.invocation(&SCHEMA_S);
         inv.arg(SCHEMA_VERSION);
-        let version: i64 = q.run("schema check", inv).await.and_then(|v| {
-            int_of(&v).ok_or_else(|| bad_reply("schema check", &v))
-        })?;
+        let version: i64 = ns
+            .run("schema check", inv)
+            .await
+            .and_then(|v| int_of(&v).ok_or_else(|| bad_reply("schema check", &v)))?;
         if version > SCHEMA_VERSION {
             return Err(QueueError::Backend(format!(
                 "redis at {}: namespace {namespace:?} has schema version {version}, this version of \
                  githubapp understands up to {SCHEMA_VERSION}: upgrade githubapp",
-                q.shown_url
+                ns.shown_url
             )));
         }
         // Later schema versions migrate here (version < SCHEMA_VERSION), then store the new
         // version; version 1 is the first.
-        Ok(q)
+        let (completions, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_completions(ns.clone(), rx));
+        Ok(RedisQueue { ns, sub, wake, completions })
     }
+}
 
+impl Ns {
     /// A script invocation with the namespace's keys and prefix (`KEYS[1..7]`, `ARGV[1]`).
     fn invocation<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
         let mut inv = script.prepare_invoke();
@@ -609,9 +695,11 @@ impl RedisQueue {
     fn error(&self, op: &str, e: &RedisError) -> QueueError {
         QueueError::Backend(format!("redis {op} at {}: {e}", self.shown_url))
     }
+}
 
+impl RedisQueue {
     async fn enqueue_task(&self, task: NewTask) -> Result<Enqueued, QueueError> {
-        let mut inv = self.invocation(&ENQUEUE_S);
+        let mut inv = self.ns.invocation(&ENQUEUE_S);
         inv.arg(task.name.as_str())
             .arg(task.payload.as_ref())
             .arg(task.max_attempts.max(1))
@@ -621,7 +709,7 @@ impl RedisQueue {
             .arg(if task.idempotency_key.is_some() { "1" } else { "0" })
             .arg(task.idempotency_key.as_deref().unwrap_or(""))
             .arg(duration_ms(IDEMPOTENCY_TTL));
-        let reply = self.run("enqueue", inv).await?;
+        let reply = self.ns.run("enqueue", inv).await?;
         let bad = || bad_reply("enqueue", &reply);
         let items = match &reply {
             Value::Array(items) if items.len() == 2 => items,
@@ -635,26 +723,35 @@ impl RedisQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let mut inv = self.invocation(&LEASE_S);
+        let mut inv = self.ns.invocation(&LEASE_S);
         inv.arg(max.min(MAX_LEASE_BATCH)).arg(duration_ms(lease_for));
-        let reply = self.run("lease", inv).await?;
+        let reply = self.ns.run("lease", inv).await?;
         array("lease", reply)?.into_iter().map(leased_task).collect()
     }
 
     /// Runs a lease-checked script; `0` means the lease was lost.
-    async fn with_lease(&self, op: &str, task: &LeasedTask, inv: ScriptInvocation<'_>) -> Result<(), QueueError> {
-        match self.run(op, inv).await? {
+    async fn with_lease(
+        &self,
+        op: &str,
+        task: &LeasedTask,
+        inv: ScriptInvocation<'_>,
+    ) -> Result<(), QueueError> {
+        match self.ns.run(op, inv).await? {
             Value::Int(1) => Ok(()),
             Value::Int(0) => Err(QueueError::LeaseLost(task.id.clone())),
             other => Err(bad_reply(op, &other)),
         }
     }
 
-    fn lease_invocation<'a>(&self, script: &'a Script, task: &LeasedTask) -> Result<ScriptInvocation<'a>, QueueError> {
+    fn lease_invocation<'a>(
+        &self,
+        script: &'a Script,
+        task: &LeasedTask,
+    ) -> Result<ScriptInvocation<'a>, QueueError> {
         if !is_task_id(&task.id) {
             return Err(QueueError::NotFound(task.id.clone()));
         }
-        let mut inv = self.invocation(script);
+        let mut inv = self.ns.invocation(script);
         inv.arg(task.id.as_str()).arg(task.lease);
         Ok(inv)
     }
@@ -668,7 +765,7 @@ impl RedisQueue {
             // Do not sleep past the earliest delayed task. This goes over the subscribed
             // connection, so a dead one fails here and is re-established (and resubscribed).
             let mut sub = self.sub.clone();
-            let due = self.invocation(&NEXT_DUE_S).invoke_async::<i64>(&mut sub).await;
+            let due = self.ns.invocation(&NEXT_DUE_S).invoke_async::<i64>(&mut sub).await;
             match due {
                 Ok(0) => {}
                 Ok(ms) if ms > 0 => {
@@ -676,7 +773,7 @@ impl RedisQueue {
                 }
                 Ok(_) => notified.await,
                 Err(e) => {
-                    tracing::debug!(error = %self.error("wait_for_work", &e), "cannot probe the queue");
+                    tracing::debug!(error = %self.ns.error("wait_for_work", &e), "cannot probe the queue");
                     notified.await
                 }
             }
@@ -689,9 +786,9 @@ impl RedisQueue {
         let mut cutoff = String::new();
         let mut total = 0u64;
         loop {
-            let mut inv = self.invocation(&DEAD_BATCH_S);
+            let mut inv = self.ns.invocation(&DEAD_BATCH_S);
             inv.arg(cutoff.as_str()).arg(if revive { "1" } else { "0" });
-            let reply = self.run(op, inv).await?;
+            let reply = self.ns.run(op, inv).await?;
             let items = array(op, reply)?;
             let [handled, scanned, at]: [Value; 3] =
                 items.try_into().map_err(|_| QueueError::Backend(format!("redis: malformed {op} reply")))?;
@@ -707,9 +804,9 @@ impl RedisQueue {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut inv = self.invocation(script);
+        let mut inv = self.ns.invocation(script);
         inv.arg(limit.min(MAX_LIST));
-        let reply = self.run(op, inv).await?;
+        let reply = self.ns.run(op, inv).await?;
         array(op, reply)?.into_iter().filter_map(|v| task_info(v).transpose()).collect()
     }
 }
@@ -737,8 +834,19 @@ impl Queue for RedisQueue {
 
     fn complete<'a>(&'a self, task: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>> {
         Box::pin(async move {
-            let inv = self.lease_invocation(&COMPLETE_S, task)?;
-            self.with_lease("complete", task, inv).await
+            if !is_task_id(&task.id) {
+                return Err(QueueError::NotFound(task.id.clone()));
+            }
+            let stopped = || QueueError::Backend("redis complete: the completion task has stopped".into());
+            let (done, result) = oneshot::channel();
+            self.completions
+                .send(Completion { id: task.id.clone(), lease: task.lease, done })
+                .map_err(|_| stopped())?;
+            match result.await.map_err(|_| stopped())? {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(QueueError::LeaseLost(task.id.clone())),
+                Err(e) => Err(e),
+            }
         })
     }
 
@@ -765,16 +873,16 @@ impl Queue for RedisQueue {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, QueueError>> {
         Box::pin(async move {
-            let mut con = self.con.clone();
+            let mut con = self.ns.con.clone();
             let reply: Value = redis::cmd("SET")
-                .arg(format!("{}dlv:{delivery_id}", self.prefix))
+                .arg(format!("{}dlv:{delivery_id}", self.ns.prefix))
                 .arg("1")
                 .arg("NX")
                 .arg("PX")
                 .arg(duration_ms(ttl).max(1))
                 .query_async(&mut con)
                 .await
-                .map_err(|e| self.error("mark_delivery", &e))?;
+                .map_err(|e| self.ns.error("mark_delivery", &e))?;
             match reply {
                 Value::Nil => Ok(false),
                 Value::Okay | Value::SimpleString(_) => Ok(true),
@@ -785,19 +893,19 @@ impl Queue for RedisQueue {
 
     fn forget_delivery<'a>(&'a self, delivery_id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
         Box::pin(async move {
-            let mut con = self.con.clone();
+            let mut con = self.ns.con.clone();
             redis::cmd("DEL")
-                .arg(format!("{}dlv:{delivery_id}", self.prefix))
+                .arg(format!("{}dlv:{delivery_id}", self.ns.prefix))
                 .query_async::<Value>(&mut con)
                 .await
-                .map_err(|e| self.error("forget_delivery", &e))?;
+                .map_err(|e| self.ns.error("forget_delivery", &e))?;
             Ok(())
         })
     }
 
     fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
         Box::pin(async move {
-            let reply = self.run("stats", self.invocation(&STATS_S)).await?;
+            let reply = self.ns.run("stats", self.ns.invocation(&STATS_S)).await?;
             let n: Vec<u64> = array("stats", reply)?.iter().map(|v| int_of(v).unwrap_or(0) as u64).collect();
             let [queued, scheduled, running, dead, completed, retried]: [u64; 6] =
                 n.try_into().map_err(|_| QueueError::Backend("redis: malformed stats reply".into()))?;
@@ -818,9 +926,9 @@ impl Queue for RedisQueue {
             if !is_task_id(id) {
                 return Ok(None);
             }
-            let mut inv = self.invocation(&GET_S);
+            let mut inv = self.ns.invocation(&GET_S);
             inv.arg(id);
-            task_info(self.run("get", inv).await?)
+            task_info(self.ns.run("get", inv).await?)
         })
     }
 
@@ -829,9 +937,9 @@ impl Queue for RedisQueue {
             if !is_task_id(id) {
                 return Ok(false);
             }
-            let mut inv = self.invocation(&REVIVE_S);
+            let mut inv = self.ns.invocation(&REVIVE_S);
             inv.arg(id);
-            let reply = self.run("retry", inv).await?;
+            let reply = self.ns.run("retry", inv).await?;
             Ok(int_of(&reply) == Some(1))
         })
     }
@@ -889,17 +997,15 @@ mod tests {
         // Checked before connecting, so no server is needed.
         for ns in ["Bad", "has-dash", ""] {
             let err = RedisQueue::connect("redis://127.0.0.1:1", ns).await.expect_err("rejected");
-            assert!(
-                matches!(&err, QueueError::Backend(m) if m.contains("invalid queue namespace")),
-                "{err}"
-            );
+            assert!(matches!(&err, QueueError::Backend(m) if m.contains("invalid queue namespace")), "{err}");
         }
     }
 
     #[tokio::test]
     async fn dead_address_fails_quickly() {
         let start = std::time::Instant::now();
-        let err = RedisQueue::connect("redis://user:hunter2@127.0.0.1:1", "deadaddr").await.expect_err("no server");
+        let err =
+            RedisQueue::connect("redis://user:hunter2@127.0.0.1:1", "deadaddr").await.expect_err("no server");
         let msg = err.to_string();
         assert!(matches!(err, QueueError::Backend(_)), "{msg}");
         assert!(msg.contains("redis") && msg.contains("127.0.0.1:1"), "names backend and URL: {msg}");
@@ -927,13 +1033,19 @@ mod tests {
         let Some(url) = server_url("schema_version_is_checked") else { return };
         let q = fresh(&url, "schema").await;
         // Connecting again is idempotent.
-        let ns = q.prefix.trim_start_matches("githubapp:{").trim_end_matches("}:").to_string();
+        let ns = q.ns.prefix.trim_start_matches("githubapp:{").trim_end_matches("}:").to_string();
         RedisQueue::connect(&url, &ns).await.expect("reconnect");
-        let mut con = q.con.clone();
-        let _: () = redis::cmd("SET").arg(format!("{}schema", q.prefix)).arg(99).query_async(&mut con).await.unwrap();
+        let mut con = q.ns.con.clone();
+        let _: () = redis::cmd("SET")
+            .arg(format!("{}schema", q.ns.prefix))
+            .arg(99)
+            .query_async(&mut con)
+            .await
+            .unwrap();
         let err = RedisQueue::connect(&url, &ns).await.expect_err("newer schema");
         assert!(err.to_string().contains("schema version 99"), "{err}");
-        let _: () = redis::cmd("DEL").arg(format!("{}schema", q.prefix)).query_async(&mut con).await.unwrap();
+        let _: () =
+            redis::cmd("DEL").arg(format!("{}schema", q.ns.prefix)).query_async(&mut con).await.unwrap();
     }
 
     #[tokio::test]
@@ -942,11 +1054,12 @@ mod tests {
         let q = fresh(&url, "ttl").await;
         let a = q.enqueue(NewTask::new("a", "1").idempotency_key("k")).await.unwrap();
         q.mark_delivery("d", Duration::from_secs(60)).await.unwrap();
-        let mut con = q.con.clone();
+        let mut con = q.ns.con.clone();
         let ttl: i64 =
-            redis::cmd("PTTL").arg(format!("{}idem:k", q.prefix)).query_async(&mut con).await.unwrap();
+            redis::cmd("PTTL").arg(format!("{}idem:k", q.ns.prefix)).query_async(&mut con).await.unwrap();
         assert!(ttl > 23 * 3600 * 1000 && ttl <= 24 * 3600 * 1000, "{ttl}");
-        let ttl: i64 = redis::cmd("PTTL").arg(format!("{}dlv:d", q.prefix)).query_async(&mut con).await.unwrap();
+        let ttl: i64 =
+            redis::cmd("PTTL").arg(format!("{}dlv:d", q.ns.prefix)).query_async(&mut con).await.unwrap();
         assert!(ttl > 50_000 && ttl <= 60_000, "{ttl}");
         // The empty string is a key like any other.
         let e = q.enqueue(NewTask::new("a", "1").idempotency_key("")).await.unwrap();
@@ -957,8 +1070,11 @@ mod tests {
         for t in q.lease(10, Duration::from_secs(30)).await.unwrap() {
             q.complete(&t).await.unwrap();
         }
-        let exists: i64 =
-            redis::cmd("EXISTS").arg(format!("{}t:{}", q.prefix, a.id())).query_async(&mut con).await.unwrap();
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(format!("{}t:{}", q.ns.prefix, a.id()))
+            .query_async(&mut con)
+            .await
+            .unwrap();
         assert_eq!(exists, 0);
         assert!(q.pending(10).await.unwrap().is_empty());
     }
@@ -971,9 +1087,9 @@ mod tests {
         let t = q.lease(1, Duration::from_secs(30)).await.unwrap().remove(0);
         q.fail(&t, "boom", None).await.unwrap();
         // Pretend it died 8 days ago.
-        let mut con = q.con.clone();
+        let mut con = q.ns.con.clone();
         let _: () = redis::cmd("ZADD")
-            .arg(format!("{}dead", q.prefix))
+            .arg(format!("{}dead", q.ns.prefix))
             .arg(to_ms(SystemTime::now() - Duration::from_secs(8 * 24 * 3600)))
             .arg(a.id())
             .query_async(&mut con)
@@ -1006,6 +1122,29 @@ mod tests {
         let mut stale = t.clone();
         stale.lease += 1000;
         assert!(matches!(q.heartbeat(&stale, Duration::from_secs(1)).await, Err(QueueError::LeaseLost(_))));
+    }
+
+    #[tokio::test]
+    async fn concurrent_completes_are_batched_and_checked() {
+        let Some(url) = server_url("concurrent_completes") else { return };
+        let q = Arc::new(fresh(&url, "batch").await);
+        for i in 0..100 {
+            q.enqueue(NewTask::new(format!("t{i}"), "x")).await.unwrap();
+        }
+        let tasks = q.lease(100, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(tasks.len(), 100);
+        // Every task completed twice at once: exactly one of each pair wins.
+        let mut set = tokio::task::JoinSet::new();
+        for t in tasks.iter().chain(tasks.iter()).cloned() {
+            let q = q.clone();
+            set.spawn(async move { q.complete(&t).await });
+        }
+        let results = set.join_all().await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 100);
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(QueueError::LeaseLost(_)))));
+        let st = q.stats().await.unwrap();
+        assert_eq!((st.running, st.completed), (0, 100), "{st:?}");
+        assert!(q.pending(10).await.unwrap().is_empty());
     }
 
     /// Throughput and idle pickup latency. Run with

@@ -129,9 +129,12 @@ fn validate_namespace(ns: &str) -> Result<(), QueueError> {
     }
 }
 
+/// Wake-ups by (file, namespace).
+type Wakers = Mutex<HashMap<(String, String), Weak<Notify>>>;
+
 /// The wake-up for each (file, namespace) in this process, shared by every queue open on it.
 fn shared_notify(key: (String, String)) -> Arc<Notify> {
-    static WAKERS: OnceLock<Mutex<HashMap<(String, String), Weak<Notify>>>> = OnceLock::new();
+    static WAKERS: OnceLock<Wakers> = OnceLock::new();
     let mut map = WAKERS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
     if let Some(n) = map.get(&key).and_then(Weak::upgrade) {
         return n;
@@ -148,7 +151,6 @@ struct Sql {
     insert: Arc<str>,
     idem_get: Arc<str>,
     idem_put: Arc<str>,
-    reclaim: Arc<str>,
     lease: Arc<str>,
     heartbeat: Arc<str>,
     complete: Arc<str>,
@@ -184,24 +186,25 @@ impl Sql {
         let arc = |s: &str| -> Arc<str> { Arc::from(fill(s)) };
         let info_cols = "id, name, state, run_at, attempts, max_attempts, last_error";
         Sql {
-            insert: arc(
-                "INSERT INTO $T (name, payload, run_at, max_attempts, installation_id, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-            ),
+            insert: arc("INSERT INTO $T (name, payload, run_at, max_attempts, installation_id, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id"),
             idem_get: arc("SELECT task_id FROM $I WHERE key = ?1 AND expires_at > ?2"),
             idem_put: arc("INSERT OR REPLACE INTO $I (key, task_id, expires_at) VALUES (?1, ?2, ?3)"),
-            // Expired leases: runnable again, or dead when that was the last attempt.
-            reclaim: arc(&format!(
+            // Two statements sent as one command (one round trip to SQLite's thread). Each
+            // runs in its own implicit transaction, which takes the write lock before its
+            // first read (what `BEGIN IMMEDIATE` does for an explicit one), so no two leasers
+            // (connections or processes) can pick the same row.
+            // 1. Expired leases: runnable again, or dead when that was the last attempt.
+            // 2. Lease the due tasks, oldest `run_at` first; for a running task `run_at` is
+            //    the lease expiry.
+            lease: arc(&format!(
                 "UPDATE $T SET \
                    state = CASE WHEN attempts >= max_attempts THEN {DEAD} ELSE {WAITING} END, \
                    last_error = CASE WHEN attempts >= max_attempts THEN '{EXPIRED_ERROR}' ELSE last_error END, \
                    run_at = ?1 \
-                 WHERE state = {RUNNING} AND run_at <= ?1"
-            )),
-            // For a running task `run_at` is the lease expiry.
-            lease: arc(&format!(
-                "UPDATE $T SET state = {RUNNING}, attempts = attempts + 1, lease = lease + 1, run_at = ?1 \
-                 WHERE id IN (SELECT id FROM $T WHERE state = {WAITING} AND run_at <= ?2 \
+                 WHERE state = {RUNNING} AND run_at <= ?1; \
+                 UPDATE $T SET state = {RUNNING}, attempts = attempts + 1, lease = lease + 1, run_at = ?2 \
+                 WHERE id IN (SELECT id FROM $T WHERE state = {WAITING} AND run_at <= ?1 \
                               ORDER BY run_at, id LIMIT ?3) \
                  RETURNING id, name, payload, attempts, max_attempts, installation_id, lease"
             )),
@@ -224,10 +227,8 @@ impl Sql {
                  UNION ALL SELECT MIN(run_at) FROM $T WHERE state = {RUNNING})"
             )),
             // Inserts a new id, or renews an expired one; a live id changes nothing.
-            mark_delivery: arc(
-                "INSERT INTO $D (id, expires_at) VALUES (?1, ?2) \
-                 ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE $D.expires_at <= ?3",
-            ),
+            mark_delivery: arc("INSERT INTO $D (id, expires_at) VALUES (?1, ?2) \
+                 ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE $D.expires_at <= ?3"),
             forget_delivery: arc("DELETE FROM $D WHERE id = ?1"),
             stats: arc(&format!(
                 "SELECT \
@@ -457,7 +458,12 @@ impl SqliteQueue {
         Ok(n)
     }
 
-    async fn insert(&self, exec: &mut sqlx::SqliteConnection, task: &NewTask, now: i64) -> Result<i64, sqlx::Error> {
+    async fn insert(
+        &self,
+        exec: &mut sqlx::SqliteConnection,
+        task: &NewTask,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
         q(&self.sql.insert)
             .bind(task.name.as_str())
             .bind(task.payload.as_ref())
@@ -513,17 +519,14 @@ impl SqliteQueue {
         }
         self.maybe_prune().await;
         let e = |e| self.err(e);
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(e)?;
         let now = now_ms();
-        q(&self.sql.reclaim).bind(now).execute(&mut *tx).await.map_err(e)?;
         let rows = q(&self.sql.lease)
-            .bind(now.saturating_add(dur_ms(lease_for)))
             .bind(now)
+            .bind(now.saturating_add(dur_ms(lease_for)))
             .bind(limit(max))
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.writer)
             .await
             .map_err(e)?;
-        tx.commit().await.map_err(e)?;
         let mut out = rows.iter().map(leased_from_row).collect::<Result<Vec<_>, _>>().map_err(e)?;
         out.sort_by_key(|(id, _)| *id);
         Ok(out.into_iter().map(|(_, t)| t).collect())
@@ -552,7 +555,12 @@ impl SqliteQueue {
         if done.rows_affected() == 1 { Ok(()) } else { Err(QueueError::LeaseLost(task.id.clone())) }
     }
 
-    async fn fail_task(&self, task: &LeasedTask, error: &str, retry_at: Option<SystemTime>) -> Result<(), QueueError> {
+    async fn fail_task(
+        &self,
+        task: &LeasedTask,
+        error: &str,
+        retry_at: Option<SystemTime>,
+    ) -> Result<(), QueueError> {
         let id = parse_id(&task.id).ok_or_else(|| QueueError::NotFound(task.id.clone()))?;
         let e = |e| self.err(e);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(e)?;
@@ -580,8 +588,10 @@ impl SqliteQueue {
     }
 
     async fn wait(&self, timeout: Duration) {
-        let next: Option<i64> =
-            sqlx::query_scalar(AssertSqlSafe(self.sql.next_due.clone())).fetch_one(&self.reader).await.unwrap_or(None);
+        let next: Option<i64> = sqlx::query_scalar(AssertSqlSafe(self.sql.next_due.clone()))
+            .fetch_one(&self.reader)
+            .await
+            .unwrap_or(None);
         let timeout = match next {
             Some(at) => timeout.min(Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))),
             None => timeout,
@@ -603,14 +613,19 @@ impl SqliteQueue {
     }
 
     async fn forget(&self, delivery_id: &str) -> Result<(), QueueError> {
-        q(&self.sql.forget_delivery).bind(delivery_id).execute(&self.writer).await.map_err(|e| self.err(e))?;
+        q(&self.sql.forget_delivery)
+            .bind(delivery_id)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     async fn read_stats(&self) -> Result<QueueStats, QueueError> {
         let e = |e| self.err(e);
         let row = q(&self.sql.stats).bind(now_ms()).fetch_one(&self.reader).await.map_err(e)?;
-        let n = |i: usize| -> Result<u64, QueueError> { Ok(row.try_get::<i64, _>(i).map_err(e)?.max(0) as u64) };
+        let n =
+            |i: usize| -> Result<u64, QueueError> { Ok(row.try_get::<i64, _>(i).map_err(e)?.max(0) as u64) };
         Ok(QueueStats {
             queued: n(0)?,
             scheduled: n(1)?,
@@ -637,8 +652,12 @@ impl SqliteQueue {
 
     async fn retry_task(&self, id: &str) -> Result<bool, QueueError> {
         let Some(id) = parse_id(id) else { return Ok(false) };
-        let done =
-            q(&self.sql.retry).bind(now_ms()).bind(id).execute(&self.writer).await.map_err(|e| self.err(e))?;
+        let done = q(&self.sql.retry)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| self.err(e))?;
         let revived = done.rows_affected() == 1;
         if revived {
             self.notify.notify_one();
@@ -647,7 +666,8 @@ impl SqliteQueue {
     }
 
     async fn retry_dead(&self) -> Result<u64, QueueError> {
-        let done = q(&self.sql.retry_all).bind(now_ms()).execute(&self.writer).await.map_err(|e| self.err(e))?;
+        let done =
+            q(&self.sql.retry_all).bind(now_ms()).execute(&self.writer).await.map_err(|e| self.err(e))?;
         if done.rows_affected() > 0 {
             self.notify.notify_one();
         }
@@ -697,7 +717,11 @@ impl Queue for SqliteQueue {
         Box::pin(self.lease_tasks(max, lease_for))
     }
 
-    fn heartbeat<'a>(&'a self, task: &'a LeasedTask, lease_for: Duration) -> BoxFuture<'a, Result<(), QueueError>> {
+    fn heartbeat<'a>(
+        &'a self,
+        task: &'a LeasedTask,
+        lease_for: Duration,
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
         Box::pin(self.heartbeat_task(task, lease_for))
     }
 
@@ -718,7 +742,11 @@ impl Queue for SqliteQueue {
         Box::pin(self.wait(timeout))
     }
 
-    fn mark_delivery<'a>(&'a self, delivery_id: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, QueueError>> {
+    fn mark_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, QueueError>> {
         Box::pin(self.mark(delivery_id, ttl))
     }
 
@@ -756,5 +784,401 @@ impl Queue for SqliteQueue {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::time::Instant;
+
+    const LEASE: Duration = Duration::from_secs(30);
+
+    /// A database file in the temp directory, deleted (with its WAL files) on drop.
+    struct TempDb(PathBuf);
+
+    impl TempDb {
+        fn new(tag: &str) -> Self {
+            let name = format!("githubapp-sqlite-{tag}-{}-{:016x}.db", std::process::id(), fastrand::u64(..));
+            TempDb(std::env::temp_dir().join(name))
+        }
+        fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.0.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(Path::new(&p));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn conformance() {
+        let db = TempDb::new("conformance");
+        // Every check's namespace lives in the same file, opened through a `sqlite://` URL.
+        let url = format!("sqlite://{}", db.path());
+        crate::testing::queue_conformance::run_all(|ns| {
+            let url = url.clone();
+            async move { Arc::new(SqliteQueue::open(&url, &ns).await.unwrap()) as Arc<dyn Queue> }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn in_memory_url_passes_conformance() {
+        crate::testing::queue_conformance::run_all(|ns| async move {
+            Arc::new(SqliteQueue::open("sqlite::memory:", &ns).await.unwrap()) as Arc<dyn Queue>
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn unopenable_path_is_a_clear_backend_error_quickly() {
+        let path = "/nonexistent-githubapp-dir/sub/tasks.db";
+        let start = Instant::now();
+        let err = SqliteQueue::open(path, "app").await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+        let QueueError::Backend(msg) = &err else { panic!("not a backend error: {err:?}") };
+        assert!(msg.contains("sqlite") && msg.contains(path), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn bad_namespace_is_rejected() {
+        let db = TempDb::new("badns");
+        for ns in ["", "App", "1app", "my-app", "a b", "ns;drop", &"a".repeat(41)] {
+            let err = SqliteQueue::open(db.path(), ns).await.unwrap_err();
+            let QueueError::Backend(msg) = &err else { panic!("not a backend error: {err:?}") };
+            assert!(msg.contains("namespace"), "{msg}");
+        }
+        SqliteQueue::open(db.path(), &"a".repeat(40)).await.unwrap();
+        SqliteQueue::open(db.path(), "a").await.unwrap();
+        SqliteQueue::open(db.path(), "app_2").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn file_is_created_and_tasks_survive_reopening() {
+        let db = TempDb::new("durable");
+        assert!(!db.0.exists());
+        let q = SqliteQueue::open(db.path(), "app").await.unwrap();
+        assert!(db.0.exists(), "the file is created");
+        let payload = Bytes::from_static(b"\x00\xffdurable");
+        let id = q
+            .enqueue(
+                NewTask::new("keep", payload.clone())
+                    .max_attempts(3)
+                    .idempotency_key("k1")
+                    .installation(Some(7)),
+            )
+            .await
+            .unwrap();
+        assert!(q.mark_delivery("d1", Duration::from_secs(600)).await.unwrap());
+        drop(q);
+
+        let q = SqliteQueue::open(db.path(), "app").await.unwrap();
+        let pending = q.pending(10).await.unwrap();
+        assert_eq!(pending.len(), 1, "the task is still there");
+        assert_eq!(pending[0].id, id.id());
+        assert_eq!(
+            q.enqueue(NewTask::new("keep", "x").idempotency_key("k1")).await.unwrap(),
+            Enqueued::Duplicate(id.id().to_string()),
+            "the idempotency key is remembered"
+        );
+        assert!(
+            !q.mark_delivery("d1", Duration::from_secs(600)).await.unwrap(),
+            "the delivery id is remembered"
+        );
+        let t = q.lease(10, LEASE).await.unwrap().pop().unwrap();
+        assert_eq!(
+            (t.name.as_str(), &t.payload, t.max_attempts, t.installation_id),
+            ("keep", &payload, 3, Some(7))
+        );
+        q.complete(&t).await.unwrap();
+        q.close().await;
+
+        let q = SqliteQueue::open(&format!("sqlite://{}", db.path()), "app").await.unwrap();
+        let st = q.stats().await.unwrap();
+        assert_eq!((st.queued, st.running, st.completed), (0, 0, 1), "{st:?}");
+    }
+
+    #[tokio::test]
+    async fn schema_is_versioned_and_idempotent() {
+        let db = TempDb::new("schema");
+        let a = SqliteQueue::open(db.path(), "app").await.unwrap();
+        a.enqueue(NewTask::new("a", "1")).await.unwrap();
+        let b = SqliteQueue::open(db.path(), "app").await.unwrap();
+        assert_eq!(b.pending(10).await.unwrap().len(), 1, "opening again keeps the data");
+        let v: i64 = sqlx::query_scalar("SELECT value FROM app_meta WHERE key = 'schema_version'")
+            .fetch_one(&b.reader)
+            .await
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        sqlx::query("UPDATE app_meta SET value = 99 WHERE key = 'schema_version'")
+            .execute(&b.writer)
+            .await
+            .unwrap();
+        let err = SqliteQueue::open(db.path(), "app").await.unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn expired_rows_are_pruned() {
+        let db = TempDb::new("prune");
+        let q = SqliteQueue::open(db.path(), "app").await.unwrap();
+        q.enqueue(NewTask::new("k", "1").idempotency_key("key")).await.unwrap();
+        q.mark_delivery("short", Duration::from_millis(1)).await.unwrap();
+        q.mark_delivery("long", Duration::from_secs(3600)).await.unwrap();
+        let t = q.lease(1, LEASE).await.unwrap().pop().unwrap();
+        q.fail(&t, "dead", None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let count = |sql: &'static str| {
+            let pool = q.reader.clone();
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+        };
+        // Now: only the short delivery id has expired.
+        assert_eq!(q.prune(now_ms()).await.unwrap(), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM app_deliveries").await, 1);
+        assert_eq!(count("SELECT COUNT(*) FROM app_idempotency").await, 1);
+        // A day later the key and the 1-hour delivery id are gone; 7 days later the dead task too.
+        assert_eq!(q.prune(now_ms() + IDEMPOTENCY_TTL_MS + 1).await.unwrap(), 2);
+        assert_eq!(q.dead(10).await.unwrap().len(), 1, "dead tasks are kept for 7 days");
+        assert_eq!(q.prune(now_ms() + DEAD_TTL_MS + 1).await.unwrap(), 1);
+        assert!(q.dead(10).await.unwrap().is_empty());
+        // Pruning runs at most once a minute from the normal calls.
+        q.last_prune.store(0, Ordering::Relaxed);
+        q.mark_delivery("x", Duration::ZERO).await.unwrap();
+        let after_first = q.last_prune.load(Ordering::Relaxed);
+        assert!(after_first > 0);
+        q.mark_delivery("y", Duration::ZERO).await.unwrap();
+        assert_eq!(q.last_prune.load(Ordering::Relaxed), after_first);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM app_deliveries").await,
+            2,
+            "x (marked after that prune) and y stay: no second prune within the minute"
+        );
+    }
+
+    #[tokio::test]
+    async fn finished_ids_are_never_reused() {
+        let db = TempDb::new("ids");
+        let q = SqliteQueue::open(db.path(), "app").await.unwrap();
+        q.enqueue(NewTask::new("a", "1")).await.unwrap();
+        let a = q.lease(1, LEASE).await.unwrap().pop().unwrap();
+        q.complete(&a).await.unwrap();
+        let b = q.enqueue(NewTask::new("b", "1")).await.unwrap();
+        assert_ne!(b.id(), a.id, "a finished task's id names no newer task");
+        let b = q.lease(1, LEASE).await.unwrap().pop().unwrap();
+        assert!(matches!(q.complete(&a).await, Err(QueueError::LeaseLost(_))));
+        q.complete(&b).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_second_queue_on_the_same_file_wakes_the_first() {
+        let db = TempDb::new("wake2");
+        let waiter = SqliteQueue::open(db.path(), "app").await.unwrap();
+        let enqueuer = SqliteQueue::open(db.path(), "app").await.unwrap();
+        let other_ns = SqliteQueue::open(db.path(), "other").await.unwrap();
+        let start = Instant::now();
+        let (_, ()) = tokio::join!(
+            async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                other_ns.enqueue(NewTask::new("elsewhere", "1")).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                enqueuer.enqueue(NewTask::new("a", "1")).await.unwrap();
+            },
+            waiter.wait_for_work(Duration::from_secs(10))
+        );
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(190), "not woken by another namespace: {waited:?}");
+        assert!(waited < Duration::from_secs(2), "woken by the enqueue: {waited:?}");
+        assert_eq!(waiter.lease(10, LEASE).await.unwrap().len(), 1);
+    }
+
+    /// 16 concurrent lease/complete loops (with some failures and retries) finish every
+    /// task exactly once, without SQLITE_BUSY or any other error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sixteen_concurrent_workers_drain_without_errors() {
+        let db = TempDb::new("concurrent");
+        let q = Arc::new(SqliteQueue::open(db.path(), "app").await.unwrap());
+        let n = 2000;
+        for i in 0..n {
+            q.enqueue(NewTask::new(format!("t{i}"), "{}").max_attempts(2)).await.unwrap();
+        }
+        let mut loops = tokio::task::JoinSet::new();
+        for w in 0..16 {
+            let q = q.clone();
+            loops.spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let got = q.lease(8, LEASE).await.unwrap();
+                    if got.is_empty() {
+                        if q.stats().await.unwrap().queued == 0 {
+                            break done;
+                        }
+                        continue;
+                    }
+                    for t in got {
+                        if t.attempt == 1 && fastrand::u8(..) < 16 {
+                            q.fail(&t, "flaky", Some(SystemTime::now())).await.unwrap();
+                        } else {
+                            q.heartbeat(&t, LEASE).await.unwrap();
+                            q.complete(&t).await.unwrap();
+                            done.push(t.name);
+                        }
+                    }
+                    if w == 0 {
+                        q.mark_delivery(&format!("d{}", done.len()), Duration::from_secs(60)).await.unwrap();
+                    }
+                }
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = loops.join_next().await {
+            all.extend(r.unwrap());
+        }
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "every task completed once");
+        let st = q.stats().await.unwrap();
+        assert_eq!((st.queued, st.running, st.dead, st.completed), (0, 0, 0, n as u64), "{st:?}");
+    }
+
+    /// Two queues on one file (two writer connections, as two processes would have) lease
+    /// concurrently: SQLite's write lock keeps every lease exclusive, and the busy timeout
+    /// turns lock waits into waits, not errors.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leases_are_exclusive_across_connections() {
+        let db = TempDb::new("twoconn");
+        let a = Arc::new(SqliteQueue::open(db.path(), "app").await.unwrap());
+        let b = Arc::new(SqliteQueue::open(db.path(), "app").await.unwrap());
+        let n = 1000;
+        for i in 0..n {
+            a.enqueue(NewTask::new(format!("t{i}"), "{}")).await.unwrap();
+        }
+        let mut loops = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let q = if i % 2 == 0 { a.clone() } else { b.clone() };
+            loops.spawn(async move {
+                let mut ids = Vec::new();
+                loop {
+                    let got = q.lease(5, LEASE).await.unwrap();
+                    if got.is_empty() {
+                        break ids;
+                    }
+                    for t in got {
+                        q.complete(&t).await.unwrap();
+                        ids.push(t.id);
+                    }
+                }
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = loops.join_next().await {
+            all.extend(r.unwrap());
+        }
+        let leased = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((leased, all.len()), (n, n), "every task leased exactly once");
+        assert_eq!(b.stats().await.unwrap().completed, n as u64);
+    }
+
+    /// Throughput and idle pickup latency. Run with
+    /// `cargo test -p githubapp --lib --release --features sqlite tasks::sqlite::tests::bench -- --ignored --nocapture`
+    /// (`GITHUBAPP_BENCH_TASKS` sets the backlog, `GITHUBAPP_BENCH_WRITERS` the writer connections).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "benchmark"]
+    async fn bench() {
+        let tasks: usize =
+            std::env::var("GITHUBAPP_BENCH_TASKS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+        let writers: u32 =
+            std::env::var("GITHUBAPP_BENCH_WRITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+        let db = TempDb::new("bench");
+        let q = Arc::new(SqliteQueue::open_with(db.path(), "bench", writers).await.unwrap());
+
+        let start = Instant::now();
+        for i in 0..tasks {
+            q.enqueue(NewTask::new("noop", format!("{{\"i\":{i}}}"))).await.unwrap();
+        }
+        let enq = start.elapsed();
+
+        let start = Instant::now();
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let q = q.clone();
+            loops.spawn(async move {
+                let (mut done, mut errors, mut slowest) = (0u64, 0u64, Duration::ZERO);
+                loop {
+                    let t0 = Instant::now();
+                    let leased = q.lease(16, LEASE).await;
+                    slowest = slowest.max(t0.elapsed());
+                    match leased {
+                        Ok(got) if got.is_empty() => break (done, errors, slowest),
+                        Ok(got) => {
+                            for t in got {
+                                let t0 = Instant::now();
+                                let completed = q.complete(&t).await;
+                                slowest = slowest.max(t0.elapsed());
+                                match completed {
+                                    Ok(()) => done += 1,
+                                    Err(e) => {
+                                        errors += 1;
+                                        eprintln!("complete: {e}");
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            eprintln!("lease: {e}");
+                        }
+                    }
+                }
+            });
+        }
+        let (mut done, mut errors, mut slowest) = (0, 0, Duration::ZERO);
+        while let Some(r) = loops.join_next().await {
+            let (d, e, s) = r.unwrap();
+            done += d;
+            errors += e;
+            slowest = slowest.max(s);
+        }
+        let drain = start.elapsed();
+        let st = q.stats().await.unwrap();
+
+        let mut pickups = Vec::new();
+        for _ in 0..50 {
+            let q2 = q.clone();
+            let waiter = tokio::spawn(async move {
+                loop {
+                    q2.wait_for_work(Duration::from_secs(1)).await;
+                    let got = q2.lease(1, LEASE).await.unwrap();
+                    if let Some(t) = got.first() {
+                        q2.complete(t).await.unwrap();
+                        break Instant::now();
+                    }
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let sent = Instant::now();
+            q.enqueue(NewTask::new("noop", "{}")).await.unwrap();
+            pickups.push(waiter.await.unwrap() - sent);
+        }
+        pickups.sort();
+        println!(
+            "sqlite bench: writers={writers} tasks={tasks}: enqueued {:.0}/s ({enq:?}); completed {:.0}/s \
+             ({drain:?}, {done} done, {errors} errors, slowest call {slowest:?}); idle pickup p50 {:?} p90 {:?}; stats {st:?}",
+            tasks as f64 / enq.as_secs_f64(),
+            done as f64 / drain.as_secs_f64(),
+            pickups[pickups.len() / 2],
+            pickups[pickups.len() * 9 / 10],
+        );
+        assert_eq!((done, errors), (tasks as u64, 0));
     }
 }

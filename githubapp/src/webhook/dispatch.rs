@@ -91,7 +91,7 @@ impl Dispatcher {
 
     async fn deliver_inner(app: &AppContext, delivery: Delivery) -> DeliveryOutcome {
         let queue = app.queue();
-        match queue.mark_delivery(&delivery.id, DEDUPE_TTL).await {
+        match retrying(|| queue.mark_delivery(&delivery.id, DEDUPE_TTL)).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::info!("duplicate delivery; handlers not run again");
@@ -117,7 +117,7 @@ impl Dispatcher {
                 .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
                 .idempotency_key(format!("{}:{}", delivery.id, h.qualified_name()))
                 .installation(delivery.installation_id);
-            match queue.enqueue(task).await {
+            match retrying(|| queue.enqueue(task.clone())).await {
                 Ok(Enqueued::New(id)) => {
                     tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
                     enqueued = true;
@@ -216,6 +216,29 @@ impl Dispatcher {
         }
         reports.sort_by_key(|(i, _)| *i);
         reports.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+/// Retries a queue call that failed on the backend (a connection the server dropped fails
+/// once before the pool or connection manager replaces it). Safe for what the dispatcher
+/// calls: marking a delivery id, and enqueueing with an idempotency key.
+async fn retrying<T, F, Fut>(mut call: F) -> Result<T, crate::tasks::QueueError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::tasks::QueueError>>,
+{
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(crate::tasks::QueueError::Backend(e)) if attempt < 4 => {
+                tracing::warn!(error = %e, attempt, "task queue call failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 3;
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
