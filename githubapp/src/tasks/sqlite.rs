@@ -29,6 +29,10 @@
 //!   queue in the process instead of spinning on `SQLITE_BUSY`; reads (`stats`, `get`,
 //!   `pending`, `dead`) use a small pool of reader connections, which WAL lets run beside
 //!   the writer.
+//! * A lease is one `UPDATE ... WHERE id IN (SELECT ... ORDER BY run_at LIMIT n) RETURNING`,
+//!   preceded by one that takes back expired leases; each holds SQLite's write lock from its
+//!   first read, so two leasers never get the same task, even from two processes. Completing
+//!   and heartbeating are one statement each, checked against the lease token.
 //! * Tables are prefixed by the namespace (`<ns>_tasks`, `<ns>_idempotency`,
 //!   `<ns>_deliveries`, `<ns>_meta`), so several apps can share one file. The schema is
 //!   created by [`SqliteQueue::open`], versioned by the `schema_version` row of `<ns>_meta`.
