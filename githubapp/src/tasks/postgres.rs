@@ -24,27 +24,38 @@
 //!
 //! * Tables are prefixed by the namespace: `<ns>_tasks`, `<ns>_idempotency`,
 //!   `<ns>_deliveries` and `<ns>_meta` (the `schema_version` row, and the `completed` /
-//!   `retried` counters). [`PostgresQueue::connect`] creates or migrates them under a
-//!   transaction-scoped advisory lock, so processes starting together do not race.
-//! * A task row is `waiting` (queued or scheduled by its `due_at`), `running` (leased until
-//!   `due_at`) or `dead` (since `due_at`). Leasing is one statement:
-//!   `UPDATE ... WHERE id IN (SELECT ... ORDER BY due_at LIMIT n FOR UPDATE SKIP LOCKED)
+//!   `retried` counters). [`PostgresQueue::connect`] creates or migrates them in one
+//!   transaction under an advisory lock, so processes starting together do not race; a
+//!   schema newer than this code is refused.
+//! * A task row is `waiting` (queued or scheduled, by its `due_at`), `running` (leased until
+//!   `due_at`) or `dead` (since `due_at`). Leasing is one statement,
+//!   `WITH c AS (SELECT ... ORDER BY due_at, id LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ...
 //!   RETURNING ...`, served by a partial index on `(due_at, id) WHERE status < 2`. A running
 //!   task whose lease expired is due too: the same statement leases it again, or
-//!   dead-letters it when that was its last attempt.
-//! * Every lease bumps the row's `lease` number; heartbeat, complete and fail only touch the
-//!   row while it still carries the caller's number, so a stale worker's result is rejected
-//!   with [`QueueError::LeaseLost`].
-//! * Lease and due-time comparisons use the database clock (`now()`); only a `run_at` or
-//!   retry time given by the caller comes from this machine's clock.
-//! * Completed tasks are deleted at once; dead tasks are kept 7 days, idempotency keys 24
-//!   hours, delivery ids for the TTL given to [`Queue::mark_delivery`]. Expired rows are
-//!   deleted in the background at most once a minute, triggered by [`Queue::lease`].
-//! * Enqueue and retry send `NOTIFY <ns>_tasks`; each queue keeps one `LISTEN` connection
-//!   (reconnected after a loss, pinged after 30 s of silence) that wakes
-//!   [`Queue::wait_for_work`], which otherwise falls back to its timeout and never fails.
-//! * `completed` and `retried` counts are kept in memory and added to `<ns>_meta` at most
-//!   once a second (and by [`Queue::stats`]), so other processes see them with a short lag.
+//!   dead-letters it (error "lease expired ...") when that was its last attempt.
+//! * Every lease writes a fresh random `lease` number into the row; heartbeat, complete and
+//!   fail only touch the row while it carries the caller's number, so a stale worker's
+//!   result is rejected with [`QueueError::LeaseLost`].
+//! * Due times use the database clock (`now()`); only a `run_at` or retry time given by the
+//!   caller comes from this machine's clock.
+//! * Completed tasks are deleted at once (concurrent completions share one `DELETE`); dead
+//!   tasks are kept 7 days, idempotency keys 24 hours (also after their task finished),
+//!   delivery ids for the TTL given to [`Queue::mark_delivery`]. Expired rows are deleted in
+//!   the background at most once a minute, started by [`Queue::lease`].
+//! * Enqueue and retry wake this process's waiting workers at once and, through a coalesced
+//!   `NOTIFY <ns>_tasks` sent after the commit, every other process's. Each queue keeps one
+//!   `LISTEN` connection (re-established after a loss, pinged after 30 s of silence);
+//!   [`Queue::wait_for_work`] otherwise waits for its timeout or for the next task's due
+//!   time, and never fails.
+//! * Worker bookkeeping (lease, heartbeat, complete) commits with `synchronous_commit = off`
+//!   for that transaction only: it does not wait for the WAL flush, which is what makes
+//!   thousands of tasks a second possible. A crash of the *database server* may forget the
+//!   last fraction of a second of it; the affected tasks then run again, which at-least-once
+//!   delivery allows anyway. Enqueue, fail, retry and delivery ids are committed durably.
+//! * `completed` and `retried` are counted in memory and added to `<ns>_meta` at most once a
+//!   second (and by [`Queue::stats`]), so other processes see them after a short lag.
+//! * Background tasks (listener, notifier, batched completion, pruning) run on the Tokio
+//!   runtime that created the queue and stop when the last clone is dropped.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -80,10 +91,18 @@ const LISTENER_PING_AFTER: Duration = Duration::from_secs(30);
 const LISTENER_PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// The shortest wait when a task is already due (it is locked by a concurrent lease).
 const MIN_DUE_WAIT: Duration = Duration::from_millis(50);
+/// Year 9999.
+const MAX_EPOCH_SECS: f64 = 253_402_300_799.0;
+const MAX_INTERVAL_SECS: f64 = 100.0 * 365.0 * 86_400.0;
+/// Longer idempotency keys and delivery ids are stored by their hash.
+const MAX_KEY_LEN: usize = 512;
 /// Completions deleted by one statement, at most.
 const COMPLETE_BATCH: usize = 256;
 /// Batched completion statements in flight at once.
 const COMPLETE_IN_FLIGHT: usize = 4;
+/// Joined into the bookkeeping statements of workers (lease, heartbeat, complete): their
+/// transaction commits without waiting for the WAL flush. See the module docs.
+const ASYNC_COMMIT: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
 /// The error recorded when a lease expires on the last attempt.
 const LEASE_EXPIRED: &str = "lease expired (worker crashed or stalled)";
 
@@ -114,6 +133,8 @@ struct Inner {
     /// Completions and retries not yet added to `<ns>_meta`.
     completed: AtomicU64,
     retried: AtomicU64,
+    /// Held while counts are being added, so `stats` waits for a flush in flight.
+    flushing: tokio::sync::Mutex<()>,
     /// Milliseconds since `start` of the last prune / counter flush (`u64::MAX`: never).
     start: Instant,
     last_prune: AtomicU64,
@@ -230,17 +251,18 @@ impl Sql {
                                   THEN now() ELSE now() + make_interval(secs => $2::float8) END,
                     last_error = CASE WHEN t.status = {RUNNING} AND t.attempts >= t.max_attempts
                                       THEN '{LEASE_EXPIRED}' ELSE t.last_error END,
-                    lease = t.lease + 1
-                 FROM c WHERE t.id = c.id
+                    lease = $3
+                 FROM c, {ASYNC_COMMIT} WHERE t.id = c.id
                  RETURNING t.id, t.status, t.name, t.payload, t.attempts, t.max_attempts,
                            t.installation_id, t.lease"
             )),
             heartbeat: s(format!(
                 "UPDATE {ns}_tasks SET due_at = now() + make_interval(secs => $3::float8)
+                 FROM {ASYNC_COMMIT}
                  WHERE id = $1 AND lease = $2 AND status = {RUNNING}"
             )),
             complete: s(format!(
-                "DELETE FROM {ns}_tasks t USING unnest($1::int8[], $2::int8[]) AS c(id, lease)
+                "DELETE FROM {ns}_tasks t USING unnest($1::int8[], $2::int8[]) AS c(id, lease), {ASYNC_COMMIT}
                  WHERE t.id = c.id AND t.lease = c.lease AND t.status = {RUNNING}
                  RETURNING t.id, t.lease"
             )),
@@ -423,10 +445,33 @@ fn backend_err(e: sqlx::Error) -> QueueError {
     QueueError::Backend(format!("postgres: {e}"))
 }
 
+/// Seconds since the Unix epoch, within what `timestamptz` holds comfortably.
 fn epoch_secs(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
+    let secs = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
+    };
+    secs.clamp(0.0, MAX_EPOCH_SECS)
+}
+
+/// A duration in seconds for `make_interval`, capped (an "infinite" lease or TTL is 100 years).
+fn interval_secs(d: Duration) -> f64 {
+    d.as_secs_f64().min(MAX_INTERVAL_SECS)
+}
+
+/// `text` cannot hold NUL characters.
+fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') { s.replace('\0', "\u{fffd}").into() } else { s.into() }
+}
+
+/// Keys and delivery ids as stored: very long ones (beyond what a btree index entry may
+/// hold) by their SHA-256.
+fn key_text(key: &str) -> std::borrow::Cow<'_, str> {
+    use sha2::Digest;
+    if key.len() > MAX_KEY_LEN {
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(key.as_bytes()))).into()
+    } else {
+        text(key)
     }
 }
 
@@ -484,10 +529,10 @@ impl PostgresQueue {
                 scrub(&e.to_string(), url)
             ))
         })?;
-        let opts = opts.application_name("githubapp-queue");
         // One direct attempt first (the pool would retry until its acquire timeout): an
         // unreachable server is reported at once, with the URL.
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+        let opts = opts.application_name(&format!("githubapp-queue:{namespace}"));
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
             .await
             .map_err(|_| {
                 QueueError::Backend(format!(
@@ -500,7 +545,6 @@ impl PostgresQueue {
                     scrub(&e.to_string(), url)
                 ))
             })?;
-        let mut conn = conn;
         let migrated = migrate(&mut conn, namespace).await;
         let _ = conn.close().await;
         migrated.map_err(|e| match e {
@@ -529,7 +573,9 @@ impl PostgresQueue {
     /// creating or migrating the tables of `namespace`.
     pub async fn with_pool(pool: PgPool, namespace: &str) -> Result<Self, QueueError> {
         validate_namespace(namespace)?;
-        let mut conn = pool.acquire().await.map_err(backend_err)?;
+        let mut conn = pool.acquire().await.map_err(|e| {
+            QueueError::Backend(format!("postgres task queue: cannot get a connection from the pool: {e}"))
+        })?;
         migrate(&mut conn, namespace).await?;
         drop(conn);
         Self::start(pool, namespace).await
@@ -560,6 +606,7 @@ impl PostgresQueue {
                 completer,
                 completed: AtomicU64::new(0),
                 retried: AtomicU64::new(0),
+                flushing: tokio::sync::Mutex::new(()),
                 start: Instant::now(),
                 last_prune: AtomicU64::new(u64::MAX),
                 last_flush: AtomicU64::new(u64::MAX),
@@ -590,7 +637,7 @@ impl PostgresQueue {
         match &task.idempotency_key {
             None => {
                 let (id,): (i64,) = sqlx::query_as(Self::q(&i.sql.enqueue))
-                    .bind(&task.name)
+                    .bind(text(&task.name))
                     .bind(task.payload.as_ref())
                     .bind(max_attempts)
                     .bind(installation)
@@ -603,12 +650,12 @@ impl PostgresQueue {
             }
             Some(key) => {
                 let (id, new): (i64, bool) = sqlx::query_as(Self::q(&i.sql.enqueue_keyed))
-                    .bind(&task.name)
+                    .bind(text(&task.name))
                     .bind(task.payload.as_ref())
                     .bind(max_attempts)
                     .bind(installation)
                     .bind(run_at)
-                    .bind(key)
+                    .bind(key_text(key))
                     .fetch_one(&i.pool)
                     .await
                     .map_err(backend_err)?;
@@ -633,12 +680,18 @@ impl PostgresQueue {
                 break;
             }
             type Row = (i64, i16, String, Vec<u8>, i32, i32, Option<i64>, i64);
-            let rows: Vec<Row> = sqlx::query_as(Self::q(&i.sql.lease))
+            let rows: Vec<Row> = match sqlx::query_as(Self::q(&i.sql.lease))
                 .bind(want.min(i64::MAX as usize) as i64)
-                .bind(lease_for.as_secs_f64())
+                .bind(interval_secs(lease_for))
+                .bind(fastrand::i64(1..))
                 .fetch_all(&i.pool)
                 .await
-                .map_err(backend_err)?;
+            {
+                Ok(rows) => rows,
+                // Hand out what is leased already rather than leaving it to expire.
+                Err(_) if !out.is_empty() => break,
+                Err(e) => return Err(backend_err(e)),
+            };
             let got = rows.len();
             let mut died = 0;
             for (id, status, name, payload, attempts, max_attempts, installation, lease) in rows {
@@ -711,6 +764,7 @@ impl PostgresQueue {
 
     async fn flush_counters(&self) -> Result<(), QueueError> {
         let i = &self.inner;
+        let _flushing = i.flushing.lock().await;
         let completed = i.completed.swap(0, Ordering::Relaxed);
         let retried = i.retried.swap(0, Ordering::Relaxed);
         if (completed, retried) == (0, 0) {
@@ -739,7 +793,7 @@ impl PostgresQueue {
         let n = sqlx::query(Self::q(&self.inner.sql.heartbeat))
             .bind(id)
             .bind(lease)
-            .bind(lease_for.as_secs_f64())
+            .bind(interval_secs(lease_for))
             .execute(&self.inner.pool)
             .await
             .map_err(backend_err)?
@@ -781,7 +835,7 @@ impl PostgresQueue {
         let row: Option<(i16,)> = sqlx::query_as(Self::q(&self.inner.sql.fail))
             .bind(id)
             .bind(lease)
-            .bind(error)
+            .bind(text(error))
             .bind(retry_at.map(epoch_secs))
             .fetch_optional(&self.inner.pool)
             .await
@@ -824,8 +878,8 @@ impl PostgresQueue {
 
     async fn do_mark_delivery(&self, delivery_id: &str, ttl: Duration) -> Result<bool, QueueError> {
         let row: Option<(bool,)> = sqlx::query_as(Self::q(&self.inner.sql.mark_delivery))
-            .bind(delivery_id)
-            .bind(ttl.as_secs_f64())
+            .bind(key_text(delivery_id))
+            .bind(interval_secs(ttl))
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(backend_err)?;
@@ -834,7 +888,7 @@ impl PostgresQueue {
 
     async fn do_forget_delivery(&self, delivery_id: &str) -> Result<(), QueueError> {
         sqlx::query(Self::q(&self.inner.sql.forget_delivery))
-            .bind(delivery_id)
+            .bind(key_text(delivery_id))
             .execute(&self.inner.pool)
             .await
             .map_err(backend_err)?;
@@ -1340,6 +1394,79 @@ mod tests {
             .unwrap();
         let err = PostgresQueue::connect(&url, &ns).await.unwrap_err();
         assert!(err.to_string().contains("schema version 99"), "{err}");
+        drop(q);
+        drop_namespace(&url, &ns).await;
+    }
+
+    #[tokio::test]
+    async fn async_commit_stays_in_its_statement() {
+        let Some(url) = test_url() else { return };
+        let ns = unique_ns("async");
+        let q = PostgresQueue::connect(&url, &ns).await.unwrap();
+        let mut conn = PgConnection::connect(&url).await.unwrap();
+        let show = "SHOW synchronous_commit";
+        let before: (String,) = sqlx::query_as(show).fetch_one(&mut conn).await.unwrap();
+        sqlx::query(PostgresQueue::q(&q.inner.sql.complete))
+            .bind(vec![1i64])
+            .bind(vec![1i64])
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(PostgresQueue::q(&q.inner.sql.lease))
+            .bind(1i64)
+            .bind(1.0)
+            .bind(1i64)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let after: (String,) = sqlx::query_as(show).fetch_one(&mut conn).await.unwrap();
+        assert_eq!(before, after, "the setting is local to the bookkeeping transaction");
+        drop(q);
+        drop_namespace(&url, &ns).await;
+    }
+
+    #[tokio::test]
+    async fn awkward_inputs_are_stored() {
+        let Some(url) = test_url() else { return };
+        let ns = unique_ns("awkward");
+        let q = PostgresQueue::connect(&url, &ns).await.unwrap();
+        let long_key = "k".repeat(10_000);
+        let a = q
+            .enqueue(NewTask::new("a", "1").idempotency_key(&long_key).max_attempts(u32::MAX))
+            .await
+            .unwrap();
+        let b = q.enqueue(NewTask::new("a", "1").idempotency_key(&long_key)).await.unwrap();
+        assert_eq!(b, Enqueued::Duplicate(a.id().to_string()), "long keys dedupe too");
+        q.enqueue(
+            NewTask::new("far", "1").run_at(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)),
+        )
+        .await
+        .unwrap();
+        let t = q.lease(10, Duration::MAX).await.unwrap().remove(0);
+        q.heartbeat(&t, Duration::MAX).await.unwrap();
+        q.fail(&t, "nul \0 in the error", Some(SystemTime::now() + Duration::from_secs(1 << 40)))
+            .await
+            .unwrap();
+        assert_eq!(q.stats().await.unwrap().scheduled, 2);
+        assert!(q.mark_delivery(&long_key, Duration::MAX).await.unwrap());
+        assert!(!q.mark_delivery(&long_key, Duration::MAX).await.unwrap());
+        q.forget_delivery(&long_key).await.unwrap();
+        assert!(q.mark_delivery(&long_key, Duration::MAX).await.unwrap());
+        drop(q);
+        drop_namespace(&url, &ns).await;
+    }
+
+    #[tokio::test]
+    async fn with_pool_shares_a_pool() {
+        let Some(url) = test_url() else { return };
+        let ns = unique_ns("pool");
+        let pool = PgPoolOptions::new().max_connections(2).connect(&url).await.unwrap();
+        let q = PostgresQueue::with_pool(pool.clone(), &ns).await.unwrap();
+        q.enqueue(NewTask::new("a", "1")).await.unwrap();
+        let t = q.lease(1, LEASE).await.unwrap().remove(0);
+        q.complete(&t).await.unwrap();
+        assert_eq!(q.stats().await.unwrap().completed, 1);
+        assert!(matches!(PostgresQueue::with_pool(pool, "Bad").await, Err(QueueError::Backend(_))));
         drop(q);
         drop_namespace(&url, &ns).await;
     }

@@ -26,25 +26,38 @@
 //! |-----|------|----------|
 //! | `schema` | string | schema version of the namespace (`1`) |
 //! | `seq`, `lseq` | string | task id and lease token counters |
-//! | `t:<id>` | hash | `n` name, `p` payload (raw bytes), `a` attempts, `m` max attempts, `i` installation, `s` state (`q` waiting, `r` leased, `d` dead), `e` last error |
-//! | `ready` | sorted set | waiting tasks scored by `run_at` (ms since the epoch) |
-//! | `leased` | sorted set | `<id>:<lease token>` scored by lease expiry (ms): removing the member checks and ends the lease in one command |
-//! | `dead` | sorted set | dead tasks scored by time of death (ms); pruned after 7 days |
-//! | `pending` | sorted set | unfinished tasks scored by id, for [`Queue::pending`] |
+//! | `t:<id>` | string | the task: `<max attempts>\|<installation>\|<name length>\|<name><payload bytes>` |
+//! | `att` | hash | task id → attempts started (absent: 0) |
+//! | `err` | hash | task id → last error |
+//! | `ready` | sorted set | waiting task ids scored by `run_at` (ms since the epoch) |
+//! | `leased` | sorted set | `<id>:<lease token>` scored by lease expiry (ms) |
+//! | `dead` | sorted set | dead task ids scored by time of death (ms); pruned after 7 days |
+//! | `pending` | sorted set | unfinished task ids scored by id, for [`Queue::pending`] |
 //! | `stats` | hash | `completed` and `retried` counters |
 //! | `idem:<key>` | string | task id for an idempotency key, expires after 24 h |
 //! | `dlv:<id>` | string | a seen webhook delivery id, expires after its TTL |
 //! | `wake` | pub/sub channel | published on enqueue and retry, wakes idle workers |
 //!
+//! A task's state is where its id is: in `ready` (queued, or scheduled if its score is in the
+//! future), in `dead`, or else running (its lease is a member of `leased`). Removing the
+//! `leased` member checks and ends a lease in one command, so a stale lease can neither
+//! complete nor fail the task.
+//!
 //! Every state change is one Lua script (`EVALSHA`, loaded again automatically after a server
 //! restart), so it is atomic; no script walks the keyspace (`KEYS`/`SCAN` are never used) and
-//! every loop inside a script is bounded. Times inside scripts come from the Redis server clock
-//! (`TIME`), so lease expiry is judged by one clock for all worker processes; only an explicit
-//! `run_at`/`retry_at` is taken from the caller's clock.
+//! every loop inside a script is bounded. The hot paths touch many tasks per command (`MGET`,
+//! multi-field `HSET`, multi-member `ZADD`/`ZREM`), and concurrent `enqueue` and `complete`
+//! calls of one process are sent together as one script call (group commit): under load a
+//! task costs a fraction of a round trip; with no load each call is one round trip.
+//!
+//! Times inside scripts come from the Redis server clock (`TIME`), so lease expiry is judged by
+//! one clock for every worker process (a worker whose clock runs ahead cannot take over
+//! leases early); only an explicit `run_at`/`retry_at` is taken from the caller's clock.
 //!
 //! Requires Redis 6.2 or later (RESP3 for the wake-up subscription, `ZMSCORE`). Run Redis with
 //! `maxmemory-policy noeviction`: an evicted task key is a lost task.
 
+use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,23 +73,31 @@ use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueSt
 
 /// The schema version this code writes; a namespace created by a newer version is refused.
 const SCHEMA_VERSION: i64 = 1;
-/// Each connection attempt gives up after this.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Each command (all are bounded scripts) gives up after this, so a dead server makes calls
-/// fail instead of hanging.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Each connection attempt gives up after this (two attempts per call at most).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Each command (all are bounded scripts) gives up after this, so a dead or silent server makes
+/// calls fail within seconds (well inside GitHub's 10 s webhook timeout) instead of hanging.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an idempotency key is remembered after enqueue.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Most tasks leased in one call (keeps each script call short).
 const MAX_LEASE_BATCH: usize = 1000;
 /// Most rows returned by `pending` / `dead` in one call.
 const MAX_LIST: usize = 10_000;
+/// Most completions sent in one script call.
+const COMPLETE_BATCH: usize = 256;
+/// Most enqueues sent in one script call...
+const ENQUEUE_BATCH: usize = 256;
+/// ...and about the most task bytes.
+const ENQUEUE_BATCH_BYTES: usize = 1 << 20;
 
-/// Shared by every script. KEYS: 1 ready, 2 leased, 3 dead, 4 pending, 5 stats, 6 seq, 7 lseq;
-/// ARGV[1] is the key prefix (task hashes and per-key strings are derived from it, all in the
-/// namespace's hash slot). Members of `leased` are `<id>:<lease token>`, so removing the member
-/// both checks and ends a lease.
+/// Shared by every script. KEYS: 1 ready, 2 leased, 3 dead, 4 pending, 5 stats, 6 seq, 7 lseq,
+/// 8 att, 9 err; ARGV[1] is the key prefix (task and per-key strings are derived from it, all in
+/// the namespace's hash slot).
 const PRELUDE: &str = r#"
 local P = ARGV[1]
 local READY, LEASED, DEAD, PENDING, STATS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local ATT, ERR = KEYS[8], KEYS[9]
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -84,35 +105,61 @@ end
 local function fmt(n) return string.format('%d', n) end
 "#;
 
-/// Helpers for the scripts that dead-letter, wake or describe tasks.
+/// Helpers for the scripts that dead-letter, wake, forget or describe tasks.
 const HELPERS: &str = r#"
 local DEAD_TTL = 604800000
 local function wake() redis.call('PUBLISH', P .. 'wake', '1') end
+-- Max attempts and name from the task's header, or nil if there is no such task.
+local function meta(id)
+  local k = P .. 't:' .. id
+  local head = redis.call('GETRANGE', k, 0, 255)
+  local max, nlen, pos = string.match(head, '^(%d+)|%d*|(%d+)|()')
+  if not max then return nil end
+  nlen = tonumber(nlen)
+  local name
+  if pos + nlen - 1 <= #head then
+    name = string.sub(head, pos, pos + nlen - 1)
+  else
+    name = redis.call('GETRANGE', k, pos - 1, pos + nlen - 2)
+  end
+  return tonumber(max), name
+end
+-- Deletes everything stored for these tasks (not their set memberships).
+local function forget(ids)
+  if #ids == 0 then return 0 end
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = P .. 't:' .. id end
+  local n = redis.call('DEL', unpack(keys))
+  redis.call('HDEL', ATT, unpack(ids))
+  redis.call('HDEL', ERR, unpack(ids))
+  return n
+end
 -- Deletes dead tasks older than 7 days, a bounded batch per call.
 local function prune(now)
   local old = redis.call('ZRANGEBYSCORE', DEAD, '-inf', fmt(now - DEAD_TTL), 'LIMIT', 0, 100)
-  for _, id in ipairs(old) do
-    redis.call('DEL', P .. 't:' .. id)
-    redis.call('ZREM', DEAD, id)
+  if #old > 0 then
+    forget(old)
+    redis.call('ZREM', DEAD, unpack(old))
   end
 end
--- Moves a task (state already set to 'd') to the dead set.
+-- Dead-letters a task that is in no other set.
 local function bury(id, now)
   redis.call('ZADD', DEAD, fmt(now), id)
   redis.call('ZREM', PENDING, id)
   prune(now)
 end
 local function info(id, now)
-  local f = redis.call('HMGET', P .. 't:' .. id, 'n', 's', 'a', 'm', 'e')
-  if not f[1] then return false end
-  local state = 'dead'
-  if f[2] == 'r' then
-    state = 'running'
-  elseif f[2] == 'q' then
-    local at = redis.call('ZSCORE', READY, id)
-    if at and tonumber(at) > now then state = 'scheduled' else state = 'queued' end
+  local max, name = meta(id)
+  if not max then return false end
+  local state = 'running'
+  local at = redis.call('ZSCORE', READY, id)
+  if at then
+    if tonumber(at) > now then state = 'scheduled' else state = 'queued' end
+  elseif redis.call('ZSCORE', DEAD, id) then
+    state = 'dead'
   end
-  return {id, f[1], state, tonumber(f[3]), tonumber(f[4]), f[5]}
+  local attempts = tonumber(redis.call('HGET', ATT, id) or '0')
+  return {id, name, state, attempts, max, redis.call('HGET', ERR, id)}
 end
 "#;
 
@@ -126,34 +173,65 @@ end
 return tonumber(v)
 "#;
 
-/// ARGV: 2 name, 3 payload, 4 max attempts, 5 has installation, 6 installation, 7 run_at ms
-/// or '', 8 has idempotency key, 9 idempotency key, 10 idempotency TTL ms.
-/// Returns {1, id} for a new task, {0, id} for a duplicate.
-const ENQUEUE: &str = r#"
-local ik
-if ARGV[8] == '1' then
-  ik = P .. 'idem:' .. ARGV[9]
-  local existing = redis.call('GET', ik)
-  if existing then return {0, existing} end
+/// ARGV: 2 idempotency TTL ms, then 4 per task: encoded task, run_at ms or '' (now),
+/// '1' if it has an idempotency key or '0', the key. Returns {1, id} (new) or {0, id}
+/// (duplicate) per task.
+const ENQUEUE_MANY: &str = r#"
+local now = fmt(now_ms())
+local n = (#ARGV - 2) / 4
+local out, new, first_of = {}, {}, {}
+for i = 1, n do
+  local b = 2 + (i - 1) * 4
+  if ARGV[b + 3] == '1' then
+    local key = ARGV[b + 4]
+    if first_of[key] then
+      out[i] = first_of[key]
+    else
+      local existing = redis.call('GET', P .. 'idem:' .. key)
+      if existing then
+        out[i] = {0, existing}
+      else
+        first_of[key] = i
+        new[#new + 1] = i
+      end
+    end
+  else
+    new[#new + 1] = i
+  end
 end
-local run_at = ARGV[7]
-if run_at == '' then run_at = fmt(now_ms()) end
-local id = fmt(redis.call('INCR', KEYS[6]))
-local k = P .. 't:' .. id
-if ARGV[5] == '1' then
-  redis.call('HSET', k, 'n', ARGV[2], 'p', ARGV[3], 'a', '0', 'm', ARGV[4], 's', 'q', 'i', ARGV[6])
-else
-  redis.call('HSET', k, 'n', ARGV[2], 'p', ARGV[3], 'a', '0', 'm', ARGV[4], 's', 'q')
+if #new > 0 then
+  local base = redis.call('INCRBY', KEYS[6], #new) - #new
+  local tasks, ready, pending = {}, {}, {}
+  for j, i in ipairs(new) do
+    local b = 2 + (i - 1) * 4
+    local id = fmt(base + j)
+    out[i] = {1, id}
+    tasks[#tasks + 1] = P .. 't:' .. id
+    tasks[#tasks + 1] = ARGV[b + 1]
+    local run_at = ARGV[b + 2]
+    if run_at == '' then run_at = now end
+    ready[#ready + 1] = run_at
+    ready[#ready + 1] = id
+    pending[#pending + 1] = id
+    pending[#pending + 1] = id
+    if ARGV[b + 3] == '1' then
+      redis.call('SET', P .. 'idem:' .. ARGV[b + 4], id, 'PX', ARGV[2])
+    end
+  end
+  redis.call('MSET', unpack(tasks))
+  redis.call('ZADD', READY, unpack(ready))
+  redis.call('ZADD', PENDING, unpack(pending))
+  wake()
 end
-redis.call('ZADD', READY, run_at, id)
-redis.call('ZADD', PENDING, id, id)
-if ik then redis.call('SET', ik, id, 'PX', ARGV[10]) end
-wake()
-return {1, id}
+-- A key repeated within the batch names the batch's new task.
+for i = 1, n do
+  if type(out[i]) == 'number' then out[i] = {0, out[out[i]][2]} end
+end
+return out
 "#;
 
 /// Reclaims expired leases (back to ready, or dead on the last attempt), then leases up to
-/// ARGV[2] due tasks for ARGV[3] ms. Returns {{id, name, payload, attempt, max, inst, lease}}.
+/// ARGV[2] due tasks for ARGV[3] ms. Returns {{id, encoded task, attempt, lease}}.
 const LEASE: &str = r#"
 local now = now_ms()
 local expired = redis.call('ZRANGEBYSCORE', LEASED, '-inf', fmt(now), 'LIMIT', 0, 500)
@@ -161,42 +239,50 @@ if #expired > 0 then
   redis.call('ZREM', LEASED, unpack(expired))
   for _, member in ipairs(expired) do
     local id = string.match(member, '^(%d+):')
-    local k = P .. 't:' .. id
-    local f = redis.call('HMGET', k, 'a', 'm')
-    if f[1] then
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('HSET', k, 's', 'd', 'e', 'lease expired (worker crashed or stalled)')
+    local max = meta(id)
+    if max then
+      if tonumber(redis.call('HGET', ATT, id) or '0') >= max then
+        redis.call('HSET', ERR, id, 'lease expired (worker crashed or stalled)')
         bury(id, now)
       else
-        redis.call('HSET', k, 's', 'q')
         redis.call('ZADD', READY, fmt(now), id)
       end
+    else
+      redis.call('ZREM', PENDING, id)
+      forget({id})
     end
   end
 end
 local out = {}
--- The due tasks are the first ones by rank, so one range read and one rank removal take them.
+-- The due tasks are the first ones by rank: one range read and one rank removal take them.
 local ids = redis.call('ZRANGEBYSCORE', READY, '-inf', fmt(now), 'LIMIT', 0, tonumber(ARGV[2]))
 if #ids == 0 then return out end
 redis.call('ZREMRANGEBYRANK', READY, 0, #ids - 1)
+local keys = {}
+for i, id in ipairs(ids) do keys[i] = P .. 't:' .. id end
+local tasks = redis.call('MGET', unpack(keys))
+local attempts = redis.call('HMGET', ATT, unpack(ids))
 local first = redis.call('INCRBY', KEYS[7], #ids) - #ids
 local until_ms = fmt(now + tonumber(ARGV[3]))
-local leased = {}
+local att, leased = {}, {}
 for i, id in ipairs(ids) do
-  local k = P .. 't:' .. id
-  local f = redis.call('HMGET', k, 'n', 'p', 'm', 'i', 'a')
-  if f[1] then
+  if tasks[i] then
+    local attempt = tonumber(attempts[i] or '0') + 1
     local lease = fmt(first + i)
-    local attempt = tonumber(f[5]) + 1
-    redis.call('HSET', k, 'a', fmt(attempt), 's', 'r')
+    att[#att + 1] = id
+    att[#att + 1] = fmt(attempt)
     leased[#leased + 1] = until_ms
     leased[#leased + 1] = id .. ':' .. lease
-    out[#out + 1] = {id, f[1], f[2], attempt, f[3], f[4], lease}
+    out[#out + 1] = {id, tasks[i], attempt, lease}
   else
     redis.call('ZREM', PENDING, id)
+    forget({id})
   end
 end
-if #leased > 0 then redis.call('ZADD', LEASED, unpack(leased)) end
+if #att > 0 then
+  redis.call('HSET', ATT, unpack(att))
+  redis.call('ZADD', LEASED, unpack(leased))
+end
 return out
 "#;
 
@@ -208,21 +294,19 @@ redis.call('ZADD', LEASED, 'XX', fmt(now_ms() + tonumber(ARGV[4])), member)
 return 1
 "#;
 
-/// ARGV: 2.. pairs of (id, lease). Completes every task whose lease is still held, in one go
-/// (the group commit behind [`Queue::complete`]). Returns 1 or 0 (lease lost) per pair.
+/// ARGV: 2.. pairs of (id, lease). Completes every task whose lease is still held, in one go.
+/// Returns 1 or 0 (lease lost) per pair.
 const COMPLETE_MANY: &str = r#"
-local members, ids, keys, out, seen = {}, {}, {}, {}, {}
+local members, out, seen, done, ids = {}, {}, {}, {}, {}
 local n = (#ARGV - 1) / 2
 for i = 1, n do members[i] = ARGV[2 * i] .. ':' .. ARGV[2 * i + 1] end
 local scores = redis.call('ZMSCORE', LEASED, unpack(members))
-local done = {}
 for i = 1, n do
   local m = members[i]
   if scores[i] and not seen[m] then
     seen[m] = true
     done[#done + 1] = m
     ids[#ids + 1] = ARGV[2 * i]
-    keys[#keys + 1] = P .. 't:' .. ARGV[2 * i]
     out[i] = 1
   else
     out[i] = 0
@@ -230,7 +314,7 @@ for i = 1, n do
 end
 if #done > 0 then
   redis.call('ZREM', LEASED, unpack(done))
-  redis.call('DEL', unpack(keys))
+  forget(ids)
   redis.call('ZREM', PENDING, unpack(ids))
   redis.call('HINCRBY', STATS, 'completed', #done)
 end
@@ -242,15 +326,20 @@ return out
 const FAIL: &str = r#"
 local id = ARGV[2]
 if redis.call('ZREM', LEASED, id .. ':' .. ARGV[3]) == 0 then return 0 end
-local k = P .. 't:' .. id
-local f = redis.call('HMGET', k, 'a', 'm')
-if ARGV[5] ~= '' and tonumber(f[1]) < tonumber(f[2]) then
-  redis.call('HSET', k, 's', 'q', 'e', ARGV[4])
+local max = meta(id)
+if not max then
+  -- The task's body is gone (evicted?): nothing left to retry or inspect.
+  redis.call('ZREM', PENDING, id)
+  forget({id})
+  return 1
+end
+local attempts = tonumber(redis.call('HGET', ATT, id) or '0')
+redis.call('HSET', ERR, id, ARGV[4])
+if ARGV[5] ~= '' and attempts < max then
   redis.call('ZADD', READY, ARGV[5], id)
   redis.call('HINCRBY', STATS, 'retried', 1)
   wake()
 else
-  redis.call('HSET', k, 's', 'd', 'e', ARGV[4])
   bury(id, now_ms())
 end
 return 1
@@ -310,9 +399,11 @@ return out
 const REVIVE: &str = r#"
 local id = ARGV[2]
 if redis.call('ZREM', DEAD, id) == 0 then return 0 end
-local k = P .. 't:' .. id
-if redis.call('EXISTS', k) == 0 then return 0 end
-redis.call('HSET', k, 'a', '0', 's', 'q')
+if redis.call('EXISTS', P .. 't:' .. id) == 0 then
+  forget({id})
+  return 0
+end
+redis.call('HDEL', ATT, id)
 redis.call('ZADD', READY, fmt(now_ms()), id)
 redis.call('ZADD', PENDING, id, id)
 wake()
@@ -322,26 +413,36 @@ return 1
 /// ARGV: 2 cutoff ms or '' (now), 3 '1' to revive or '0' to delete. Handles up to 500 tasks
 /// that died at or before the cutoff. Returns {handled, scanned, cutoff}.
 const DEAD_BATCH: &str = r#"
-local now = now_ms()
+local now = fmt(now_ms())
 local cutoff = ARGV[2]
-if cutoff == '' then cutoff = fmt(now) end
+if cutoff == '' then cutoff = now end
 local ids = redis.call('ZRANGEBYSCORE', DEAD, '-inf', cutoff, 'LIMIT', 0, 500)
+if #ids == 0 then return {0, 0, cutoff} end
+redis.call('ZREM', DEAD, unpack(ids))
 local n = 0
-for _, id in ipairs(ids) do
-  redis.call('ZREM', DEAD, id)
-  local k = P .. 't:' .. id
-  if ARGV[3] == '1' then
-    if redis.call('EXISTS', k) == 1 then
-      redis.call('HSET', k, 'a', '0', 's', 'q')
-      redis.call('ZADD', READY, fmt(now), id)
-      redis.call('ZADD', PENDING, id, id)
+if ARGV[3] == '1' then
+  local ready, pending, gone = {}, {}, {}
+  for _, id in ipairs(ids) do
+    if redis.call('EXISTS', P .. 't:' .. id) == 1 then
+      ready[#ready + 1] = now
+      ready[#ready + 1] = id
+      pending[#pending + 1] = id
+      pending[#pending + 1] = id
       n = n + 1
+    else
+      gone[#gone + 1] = id
     end
-  else
-    n = n + redis.call('DEL', k)
   end
+  forget(gone)
+  if n > 0 then
+    redis.call('HDEL', ATT, unpack(ids))
+    redis.call('ZADD', READY, unpack(ready))
+    redis.call('ZADD', PENDING, unpack(pending))
+    wake()
+  end
+else
+  n = forget(ids)
 end
-if n > 0 and ARGV[3] == '1' then wake() end
 return {n, #ids, cutoff}
 "#;
 
@@ -351,10 +452,10 @@ fn script(helpers: bool, body: &str) -> Script {
 }
 
 static SCHEMA_S: LazyLock<Script> = LazyLock::new(|| script(false, SCHEMA));
-static ENQUEUE_S: LazyLock<Script> = LazyLock::new(|| script(true, ENQUEUE));
+static ENQUEUE_MANY_S: LazyLock<Script> = LazyLock::new(|| script(true, ENQUEUE_MANY));
 static LEASE_S: LazyLock<Script> = LazyLock::new(|| script(true, LEASE));
 static HEARTBEAT_S: LazyLock<Script> = LazyLock::new(|| script(false, HEARTBEAT));
-static COMPLETE_MANY_S: LazyLock<Script> = LazyLock::new(|| script(false, COMPLETE_MANY));
+static COMPLETE_MANY_S: LazyLock<Script> = LazyLock::new(|| script(true, COMPLETE_MANY));
 static FAIL_S: LazyLock<Script> = LazyLock::new(|| script(true, FAIL));
 static NEXT_DUE_S: LazyLock<Script> = LazyLock::new(|| script(false, NEXT_DUE));
 static STATS_S: LazyLock<Script> = LazyLock::new(|| script(true, STATS_SCRIPT));
@@ -363,9 +464,6 @@ static PENDING_S: LazyLock<Script> = LazyLock::new(|| script(true, PENDING_SCRIP
 static DEAD_S: LazyLock<Script> = LazyLock::new(|| script(true, DEAD_SCRIPT));
 static REVIVE_S: LazyLock<Script> = LazyLock::new(|| script(true, REVIVE));
 static DEAD_BATCH_S: LazyLock<Script> = LazyLock::new(|| script(true, DEAD_BATCH));
-
-/// How long an idempotency key is remembered after enqueue.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// A task queue in Redis, shared by every process connected to the same server and namespace.
 ///
@@ -380,61 +478,9 @@ pub struct RedisQueue {
     /// `wait_for_work` probe so a silently dead connection is noticed and re-established.
     sub: ConnectionManager,
     wake: Arc<Notify>,
-    /// Feeds the group-commit task behind `complete`.
-    completions: mpsc::UnboundedSender<Completion>,
-}
-
-/// What a script call needs: the command connection and the namespace's keys.
-#[derive(Clone)]
-struct Ns {
-    con: ConnectionManager,
-    /// `githubapp:{ns}:`
-    prefix: String,
-    keys: [String; 7],
-    /// The URL without its password, for error messages.
-    shown_url: String,
-}
-
-/// A `complete` waiting for the group-commit task.
-struct Completion {
-    id: String,
-    lease: u64,
-    done: oneshot::Sender<Result<bool, QueueError>>,
-}
-
-/// Most completions sent in one script call.
-const COMPLETE_BATCH: usize = 256;
-
-/// Completes tasks in batches: each `complete` call queues here, and every completion that
-/// queued while the previous batch was in flight goes out in the next single script call. With
-/// no load a batch is one task and costs one round trip, as before; under load the per-task
-/// cost on the server drops to a fraction of a script call.
-async fn run_completions(ns: Ns, mut rx: mpsc::UnboundedReceiver<Completion>) {
-    let mut batch = Vec::with_capacity(COMPLETE_BATCH);
-    while rx.recv_many(&mut batch, COMPLETE_BATCH).await > 0 {
-        let mut inv = ns.invocation(&COMPLETE_MANY_S);
-        for c in &batch {
-            inv.arg(c.id.as_str()).arg(c.lease);
-        }
-        let reply = ns.run("complete", inv).await.and_then(|v| array("complete", v));
-        match reply {
-            Ok(flags) if flags.len() == batch.len() => {
-                for (c, flag) in batch.drain(..).zip(flags) {
-                    let _ = c.done.send(Ok(int_of(&flag) == Some(1)));
-                }
-            }
-            other => {
-                let msg = match other {
-                    Err(QueueError::Backend(m)) => m,
-                    Err(e) => e.to_string(),
-                    Ok(flags) => format!("redis: {} results for {} completions", flags.len(), batch.len()),
-                };
-                for c in batch.drain(..) {
-                    let _ = c.done.send(Err(QueueError::Backend(msg.clone())));
-                }
-            }
-        }
-    }
+    /// Feed the group-commit tasks behind `enqueue` and `complete`.
+    enqueues: Jobs<EnqueueReq, Enqueued>,
+    completions: Jobs<(String, u64), bool>,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -444,6 +490,105 @@ impl std::fmt::Debug for RedisQueue {
             .field("prefix", &self.ns.prefix)
             .finish_non_exhaustive()
     }
+}
+
+/// What a script call needs: the command connection and the namespace's keys.
+#[derive(Clone)]
+struct Ns {
+    con: ConnectionManager,
+    /// `githubapp:{ns}:`
+    prefix: String,
+    keys: [String; 9],
+    /// The URL without its password, for error messages.
+    shown_url: String,
+}
+
+/// An enqueue waiting for the group-commit task.
+struct EnqueueReq {
+    encoded: Vec<u8>,
+    run_at: Option<u64>,
+    key: Option<String>,
+}
+
+/// A request queued for a group-commit task, and where its result goes.
+struct Job<R, T> {
+    req: R,
+    done: oneshot::Sender<Result<T, QueueError>>,
+}
+
+type Jobs<R, T> = mpsc::UnboundedSender<Job<R, T>>;
+
+/// Batches of one group-commit task in flight at once. A second batch waits for the first
+/// (up to [`BATCH_OVERLAP_AFTER`]) and takes everything that queued meanwhile, so under load
+/// batches stay large; a stuck batch (a server gone silent) delays the next one only briefly.
+const BATCHES_IN_FLIGHT: usize = 2;
+const BATCH_OVERLAP_AFTER: Duration = Duration::from_millis(10);
+
+/// Group commit: the requests that queue while a batch is in flight go out together in one
+/// call to `run`. With no load a batch is one request (one round trip, as without batching);
+/// under load the cost per request on the server and on the connection drops to a fraction of
+/// a script call. Ends when the queue (the sender) is dropped.
+async fn run_batches<R, T, F, Fut>(mut rx: mpsc::UnboundedReceiver<Job<R, T>>, limit: usize, run: F)
+where
+    R: Send + 'static,
+    T: Send + 'static,
+    F: Fn(Vec<R>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, QueueError>> + Send + 'static,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
+    let finished = Arc::new(Notify::new());
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let mut jobs = Vec::with_capacity(limit);
+        if rx.recv_many(&mut jobs, limit).await == 0 {
+            return;
+        }
+        let other_done = finished.notified();
+        tokio::pin!(other_done);
+        other_done.as_mut().enable();
+        if slots.available_permits() + 1 < BATCHES_IN_FLIGHT {
+            // Another batch is in flight: let it finish first, then take what queued meanwhile.
+            let _ = tokio::time::timeout(BATCH_OVERLAP_AFTER, other_done).await;
+            while jobs.len() < limit {
+                let Ok(job) = rx.try_recv() else { break };
+                jobs.push(job);
+            }
+        }
+        let (reqs, dones): (Vec<R>, Vec<_>) = jobs.into_iter().map(|j| (j.req, j.done)).unzip();
+        let n = reqs.len();
+        let call = run(reqs);
+        let finished = finished.clone();
+        tokio::spawn(async move {
+            let result = call.await;
+            drop(slot);
+            finished.notify_waiters();
+            match result {
+                Ok(results) if results.len() == n => {
+                    for (done, r) in dones.into_iter().zip(results) {
+                        let _ = done.send(Ok(r));
+                    }
+                }
+                other => {
+                    let msg = match other {
+                        Err(QueueError::Backend(m)) => m,
+                        Err(e) => e.to_string(),
+                        Ok(results) => format!("redis: {} results for {n} requests", results.len()),
+                    };
+                    for done in dones {
+                        let _ = done.send(Err(QueueError::Backend(msg.clone())));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Hands `req` to a group-commit task and waits for its result.
+async fn submit<R, T>(jobs: &Jobs<R, T>, op: &str, req: R) -> Result<T, QueueError> {
+    let stopped = || QueueError::Backend(format!("redis {op}: the batching task has stopped"));
+    let (done, result) = oneshot::channel();
+    jobs.send(Job { req, done }).map_err(|_| stopped())?;
+    result.await.map_err(|_| stopped())?
 }
 
 /// Checks a namespace against `^[a-z][a-z0-9_]{0,39}$`.
@@ -462,7 +607,7 @@ fn validate_namespace(ns: &str) -> Result<(), QueueError> {
     }
 }
 
-/// The URL with its password (userinfo and `password=` query) replaced by `***`.
+/// The URL with its password (user info and `password=` query) replaced by `***`.
 fn redact_url(url: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -508,15 +653,47 @@ fn is_task_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `<max attempts>|<installation>|<name length>|<name><payload>`: one string per task, so a
+/// lease batch reads every task with one `MGET`.
+fn encode_task(task: &NewTask) -> Vec<u8> {
+    let inst = task.installation_id.map(|i| i.to_string()).unwrap_or_default();
+    let head = format!("{}|{inst}|{}|", task.max_attempts.max(1), task.name.len());
+    let mut out = Vec::with_capacity(head.len() + task.name.len() + task.payload.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(task.name.as_bytes());
+    out.extend_from_slice(&task.payload);
+    out
+}
+
+/// The decoded task: (max attempts, installation, name, payload).
+fn decode_task(encoded: Vec<u8>) -> Option<(u32, Option<u64>, String, Bytes)> {
+    let mut fields = [0usize; 3];
+    let mut start = 0;
+    for field in &mut fields {
+        let bar = start + encoded.get(start..)?.iter().position(|&b| b == b'|')?;
+        *field = bar;
+        start = bar + 1;
+    }
+    let text = |from: usize, to: usize| std::str::from_utf8(encoded.get(from..to)?).ok();
+    let max: u32 = text(0, fields[0])?.parse().ok()?;
+    let inst = text(fields[0] + 1, fields[1])?;
+    let inst = if inst.is_empty() { None } else { Some(inst.parse().ok()?) };
+    let name_len: usize = text(fields[1] + 1, fields[2])?.parse().ok()?;
+    let name_start = fields[2] + 1;
+    let name = text(name_start, name_start.checked_add(name_len)?)?.to_string();
+    let payload = Bytes::from(encoded).slice(name_start + name_len..);
+    Some((max, inst, name, payload))
+}
+
 fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
         .set_response_timeout(Some(RESPONSE_TIMEOUT))
-        // Each call made while the server is down waits for at most a few reconnection
-        // attempts, then fails; the next call starts a new round.
-        .set_number_of_retries(2)
+        // A call made while the server is down waits for at most two connection attempts,
+        // then fails; the next call starts a new round.
+        .set_number_of_retries(1)
         .set_min_delay(Duration::from_millis(100))
-        .set_max_delay(Duration::from_secs(1))
+        .set_max_delay(Duration::from_millis(500))
 }
 
 fn bad_reply(what: &str, v: &Value) -> QueueError {
@@ -581,20 +758,23 @@ fn task_info(v: Value) -> Result<Option<TaskInfo>, QueueError> {
     }))
 }
 
-/// Parses `{id, name, payload, attempt, max_attempts, installation|nil, lease}`.
+/// Parses `{id, encoded task, attempt, lease}`.
 fn leased_task(v: Value) -> Result<LeasedTask, QueueError> {
     let items = array("lease", v)?;
-    let [id, name, payload, attempt, max, inst, lease]: [Value; 7] =
-        items.try_into().map_err(|_| QueueError::Backend("redis: malformed lease reply".into()))?;
-    let lease_token = int_of(&lease).ok_or_else(|| bad_reply("lease (token)", &lease))?;
+    let malformed = || QueueError::Backend("redis: malformed lease reply".into());
+    let [id, encoded, attempt, lease]: [Value; 4] = items.try_into().map_err(|_| malformed())?;
+    let id = string_of(id).ok_or_else(malformed)?;
+    let (max_attempts, installation_id, name, payload) = bytes_of(encoded)
+        .and_then(decode_task)
+        .ok_or_else(|| QueueError::Backend(format!("redis: task {id} is stored in an unknown format")))?;
     Ok(LeasedTask {
-        id: string_of(id).unwrap_or_default(),
-        name: string_of(name).unwrap_or_default(),
-        payload: Bytes::from(bytes_of(payload).unwrap_or_default()),
-        attempt: int_of(&attempt).unwrap_or(1) as u32,
-        max_attempts: int_of(&max).unwrap_or(1) as u32,
-        installation_id: int_of(&inst).map(|i| i as u64),
-        lease: lease_token as u64,
+        id,
+        name,
+        payload,
+        attempt: int_of(&attempt).ok_or_else(malformed)? as u32,
+        max_attempts,
+        installation_id,
+        lease: int_of(&lease).ok_or_else(malformed)? as u64,
     })
 }
 
@@ -605,6 +785,9 @@ impl RedisQueue {
     /// needed. Fails with [`QueueError::Backend`] naming the URL (without its password) when
     /// the server cannot be reached, and when the namespace was created by a newer version of
     /// this library.
+    ///
+    /// Must be called within a Tokio runtime, which runs the queue's background tasks (the
+    /// connections and the batching of enqueues and completions) until the queue is dropped.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, QueueError> {
         validate_namespace(namespace)?;
         let shown_url = redact_url(url);
@@ -622,8 +805,8 @@ impl RedisQueue {
         .map_err(|e| fail("cannot connect", &e))?;
 
         let prefix = format!("githubapp:{{{namespace}}}:");
-        let keys =
-            ["ready", "leased", "dead", "pending", "stats", "seq", "lseq"].map(|k| format!("{prefix}{k}"));
+        let keys = ["ready", "leased", "dead", "pending", "stats", "seq", "lseq", "att", "err"]
+            .map(|k| format!("{prefix}{k}"));
 
         // The wake-up subscription: a RESP3 connection manager that resubscribes by itself
         // after reconnecting, and hands pushes to a closure that wakes the waiting workers.
@@ -670,14 +853,25 @@ impl RedisQueue {
         }
         // Later schema versions migrate here (version < SCHEMA_VERSION), then store the new
         // version; version 1 is the first.
+
+        let (enqueues, rx) = mpsc::unbounded_channel();
+        let batch_ns = ns.clone();
+        tokio::spawn(run_batches(rx, ENQUEUE_BATCH, move |reqs| {
+            let ns = batch_ns.clone();
+            async move { ns.enqueue_many(reqs).await }
+        }));
         let (completions, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run_completions(ns.clone(), rx));
-        Ok(RedisQueue { ns, sub, wake, completions })
+        let batch_ns = ns.clone();
+        tokio::spawn(run_batches(rx, COMPLETE_BATCH, move |reqs| {
+            let ns = batch_ns.clone();
+            async move { ns.complete_many(reqs).await }
+        }));
+        Ok(RedisQueue { ns, sub, wake, enqueues, completions })
     }
 }
 
 impl Ns {
-    /// A script invocation with the namespace's keys and prefix (`KEYS[1..7]`, `ARGV[1]`).
+    /// A script invocation with the namespace's keys and prefix (`KEYS[1..9]`, `ARGV[1]`).
     fn invocation<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
         let mut inv = script.prepare_invoke();
         for k in &self.keys {
@@ -695,30 +889,53 @@ impl Ns {
     fn error(&self, op: &str, e: &RedisError) -> QueueError {
         QueueError::Backend(format!("redis {op} at {}: {e}", self.shown_url))
     }
+
+    /// Enqueues a batch, one script call per ~1 MiB of tasks.
+    async fn enqueue_many(&self, reqs: Vec<EnqueueReq>) -> Result<Vec<Enqueued>, QueueError> {
+        let mut out = Vec::with_capacity(reqs.len());
+        let mut rest = &reqs[..];
+        while !rest.is_empty() {
+            let mut bytes = 0;
+            let take = rest
+                .iter()
+                .position(|r| {
+                    bytes += r.encoded.len();
+                    bytes > ENQUEUE_BATCH_BYTES
+                })
+                .unwrap_or(rest.len())
+                .max(1);
+            let (chunk, tail) = rest.split_at(take);
+            rest = tail;
+            let mut inv = self.invocation(&ENQUEUE_MANY_S);
+            inv.arg(duration_ms(IDEMPOTENCY_TTL));
+            for r in chunk {
+                inv.arg(r.encoded.as_slice())
+                    .arg(r.run_at.map(|t| t.to_string()).unwrap_or_default())
+                    .arg(if r.key.is_some() { "1" } else { "0" })
+                    .arg(r.key.as_deref().unwrap_or(""));
+            }
+            for item in array("enqueue", self.run("enqueue", inv).await?)? {
+                let pair = array("enqueue", item)?;
+                let bad = || QueueError::Backend("redis: malformed enqueue reply".into());
+                let [new, id]: [Value; 2] = pair.try_into().map_err(|_| bad())?;
+                let id = string_of(id).ok_or_else(bad)?;
+                out.push(if int_of(&new) == Some(1) { Enqueued::New(id) } else { Enqueued::Duplicate(id) });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn complete_many(&self, reqs: Vec<(String, u64)>) -> Result<Vec<bool>, QueueError> {
+        let mut inv = self.invocation(&COMPLETE_MANY_S);
+        for (id, lease) in &reqs {
+            inv.arg(id.as_str()).arg(*lease);
+        }
+        let flags = array("complete", self.run("complete", inv).await?)?;
+        Ok(flags.iter().map(|f| int_of(f) == Some(1)).collect())
+    }
 }
 
 impl RedisQueue {
-    async fn enqueue_task(&self, task: NewTask) -> Result<Enqueued, QueueError> {
-        let mut inv = self.ns.invocation(&ENQUEUE_S);
-        inv.arg(task.name.as_str())
-            .arg(task.payload.as_ref())
-            .arg(task.max_attempts.max(1))
-            .arg(if task.installation_id.is_some() { "1" } else { "0" })
-            .arg(task.installation_id.unwrap_or(0))
-            .arg(task.run_at.map(|t| to_ms(t).to_string()).unwrap_or_default())
-            .arg(if task.idempotency_key.is_some() { "1" } else { "0" })
-            .arg(task.idempotency_key.as_deref().unwrap_or(""))
-            .arg(duration_ms(IDEMPOTENCY_TTL));
-        let reply = self.ns.run("enqueue", inv).await?;
-        let bad = || bad_reply("enqueue", &reply);
-        let items = match &reply {
-            Value::Array(items) if items.len() == 2 => items,
-            _ => return Err(bad()),
-        };
-        let id = string_of(items[1].clone()).ok_or_else(bad)?;
-        Ok(if int_of(&items[0]) == Some(1) { Enqueued::New(id) } else { Enqueued::Duplicate(id) })
-    }
-
     async fn lease_tasks(&self, max: usize, lease_for: Duration) -> Result<Vec<LeasedTask>, QueueError> {
         if max == 0 {
             return Ok(Vec::new());
@@ -813,7 +1030,12 @@ impl RedisQueue {
 
 impl Queue for RedisQueue {
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
-        Box::pin(self.enqueue_task(task))
+        let req = EnqueueReq {
+            encoded: encode_task(&task),
+            run_at: task.run_at.map(to_ms),
+            key: task.idempotency_key,
+        };
+        Box::pin(submit(&self.enqueues, "enqueue", req))
     }
 
     fn lease(&self, max: usize, lease_for: Duration) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>> {
@@ -837,15 +1059,9 @@ impl Queue for RedisQueue {
             if !is_task_id(&task.id) {
                 return Err(QueueError::NotFound(task.id.clone()));
             }
-            let stopped = || QueueError::Backend("redis complete: the completion task has stopped".into());
-            let (done, result) = oneshot::channel();
-            self.completions
-                .send(Completion { id: task.id.clone(), lease: task.lease, done })
-                .map_err(|_| stopped())?;
-            match result.await.map_err(|_| stopped())? {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(QueueError::LeaseLost(task.id.clone())),
-                Err(e) => Err(e),
+            match submit(&self.completions, "complete", (task.id.clone(), task.lease)).await? {
+                true => Ok(()),
+                false => Err(QueueError::LeaseLost(task.id.clone())),
             }
         })
     }
@@ -992,6 +1208,18 @@ mod tests {
         assert_eq!(redact_url("redis://h/0?password=secret&x=1"), "redis://h/0?password=***&x=1");
     }
 
+    #[test]
+    fn tasks_are_encoded_and_decoded() {
+        let payload = Bytes::from_static(b"|12|\xff\x00 binary");
+        for (name, inst) in [("", None), ("webhook:a::b", Some(0)), ("x|y", Some(u64::MAX))] {
+            let task = NewTask::new(name, payload.clone()).installation(inst).max_attempts(7);
+            let (max, i, n, p) = decode_task(encode_task(&task)).expect("decodes");
+            assert_eq!((max, i, n.as_str(), p), (7, inst, name, payload.clone()));
+        }
+        assert!(decode_task(b"7|x|3|abc".to_vec()).is_none());
+        assert!(decode_task(b"7||30|abc".to_vec()).is_none());
+    }
+
     #[tokio::test]
     async fn bad_namespace_is_rejected() {
         // Checked before connecting, so no server is needed.
@@ -1016,11 +1244,17 @@ mod tests {
     #[tokio::test]
     async fn conformance() {
         let Some(url) = server_url("conformance") else { return };
+        let used = Arc::new(std::sync::Mutex::new(Vec::new()));
         crate::testing::queue_conformance::run_all(|ns| {
             let url = url.clone();
+            used.lock().unwrap().push(ns.clone());
             async move { Arc::new(RedisQueue::connect(&url, &ns).await.expect("connect")) as Arc<dyn Queue> }
         })
         .await;
+        let namespaces = used.lock().unwrap().clone();
+        for ns in namespaces {
+            cleanup(&RedisQueue::connect(&url, &ns).await.unwrap()).await;
+        }
     }
 
     async fn fresh(url: &str, ns: &str) -> RedisQueue {
@@ -1046,6 +1280,7 @@ mod tests {
         assert!(err.to_string().contains("schema version 99"), "{err}");
         let _: () =
             redis::cmd("DEL").arg(format!("{}schema", q.ns.prefix)).query_async(&mut con).await.unwrap();
+        cleanup(&q).await;
     }
 
     #[tokio::test]
@@ -1076,7 +1311,15 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(exists, 0);
+        let att: i64 = redis::cmd("HEXISTS")
+            .arg(format!("{}att", q.ns.prefix))
+            .arg(a.id())
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(att, 0, "attempts are forgotten");
         assert!(q.pending(10).await.unwrap().is_empty());
+        cleanup(&q).await;
     }
 
     #[tokio::test]
@@ -1097,6 +1340,7 @@ mod tests {
             .unwrap();
         assert_eq!(q.stats().await.unwrap().dead, 0, "pruned");
         assert!(q.get(a.id()).await.unwrap().is_none(), "its hash is gone too");
+        cleanup(&q).await;
     }
 
     #[tokio::test]
@@ -1122,6 +1366,7 @@ mod tests {
         let mut stale = t.clone();
         stale.lease += 1000;
         assert!(matches!(q.heartbeat(&stale, Duration::from_secs(1)).await, Err(QueueError::LeaseLost(_))));
+        cleanup(&q).await;
     }
 
     #[tokio::test]
@@ -1135,8 +1380,8 @@ mod tests {
         assert_eq!(tasks.len(), 100);
         // Every task completed twice at once: exactly one of each pair wins.
         let mut set = tokio::task::JoinSet::new();
-        for t in tasks.iter().chain(tasks.iter()).cloned() {
-            let q = q.clone();
+        for t in tasks.iter().chain(&tasks) {
+            let (q, t) = (q.clone(), t.clone());
             set.spawn(async move { q.complete(&t).await });
         }
         let results = set.join_all().await;
@@ -1145,6 +1390,183 @@ mod tests {
         let st = q.stats().await.unwrap();
         assert_eq!((st.running, st.completed), (0, 100), "{st:?}");
         assert!(q.pending(10).await.unwrap().is_empty());
+        cleanup(&q).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_enqueues_share_idempotency_keys() {
+        let Some(url) = server_url("concurrent_enqueues") else { return };
+        let q = Arc::new(fresh(&url, "idembatch").await);
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let q = q.clone();
+            let key = format!("k{}", i % 5);
+            set.spawn(async move { q.enqueue(NewTask::new("t", "x").idempotency_key(key)).await.unwrap() });
+        }
+        let results = set.join_all().await;
+        let new: Vec<&Enqueued> = results.iter().filter(|e| matches!(e, Enqueued::New(_))).collect();
+        assert_eq!(new.len(), 5, "one task per key");
+        let mut ids: Vec<&str> = results.iter().map(|e| e.id()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "duplicates name the task of their key");
+        assert_eq!(q.lease(100, Duration::from_secs(30)).await.unwrap().len(), 5);
+        cleanup(&q).await;
+    }
+
+    #[tokio::test]
+    async fn long_names_and_dead_details() {
+        let Some(url) = server_url("long_names") else { return };
+        let q = fresh(&url, "longname").await;
+        let name = "n".repeat(1000);
+        let a = q.enqueue(NewTask::new(name.clone(), "p").max_attempts(3)).await.unwrap();
+        let t = q.lease(1, Duration::from_secs(30)).await.unwrap().remove(0);
+        assert_eq!(t.name, name);
+        q.fail(&t, "gave up", None).await.unwrap();
+        let dead = q.dead(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(
+            (dead[0].id.as_str(), dead[0].name.as_str(), dead[0].attempts, dead[0].max_attempts),
+            (a.id(), name.as_str(), 1, 3)
+        );
+        assert!(q.retry(a.id()).await.unwrap());
+        let info = q.get(a.id()).await.unwrap().unwrap();
+        assert_eq!((info.state, info.attempts, info.last_error.as_deref()), ("queued", 0, Some("gave up")));
+        assert!(!q.retry(a.id()).await.unwrap(), "no longer dead");
+        assert_eq!(q.purge_dead().await.unwrap(), 0);
+        cleanup(&q).await;
+    }
+
+    /// A TCP proxy to the Redis server: forwards, or (`blackhole`) accepts and never answers.
+    /// Aborting the handle closes the listener and every connection.
+    fn spawn_proxy(
+        listener: tokio::net::TcpListener,
+        target: std::net::SocketAddr,
+        blackhole: bool,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                conns.spawn(async move {
+                    if blackhole {
+                        let mut buf = [0u8; 1024];
+                        while let Ok(n) = tokio::io::AsyncReadExt::read(&mut inbound, &mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    } else if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        })
+    }
+
+    /// Calls fail with `Backend` (never hang) while Redis is unreachable or silent, and the
+    /// queue, including its wake-ups, recovers by itself.
+    #[tokio::test]
+    async fn outages_fail_fast_and_recover() {
+        let Some(url) = server_url("outages_fail_fast_and_recover") else { return };
+        let info = url.as_str().into_connection_info().unwrap();
+        let target = match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => {
+                tokio::net::lookup_host((host.as_str(), *port)).await.unwrap().next().unwrap()
+            }
+            other => panic!("needs a TCP Redis URL, got {other:?}"),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let proxy = spawn_proxy(listener, target, false);
+        let ns = format!("outage_{:08x}", fastrand::u32(..));
+        let q = RedisQueue::connect(&format!("redis://{addr}"), &ns).await.expect("connect via proxy");
+        q.enqueue(NewTask::new("before", "1")).await.unwrap();
+
+        let within = |limit: Duration, start: std::time::Instant| {
+            assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+        };
+        // 1. Connection refused.
+        proxy.abort();
+        let _ = proxy.await;
+        for _ in 0..2 {
+            let start = std::time::Instant::now();
+            let err = q.enqueue(NewTask::new("during", "1")).await.expect_err("server is gone");
+            assert!(matches!(&err, QueueError::Backend(m) if m.contains("redis")), "{err}");
+            assert!(q.lease(10, Duration::from_secs(30)).await.is_err());
+            assert!(q.stats().await.is_err());
+            within(Duration::from_secs(10), start);
+        }
+        let start = std::time::Instant::now();
+        q.wait_for_work(Duration::from_millis(300)).await;
+        within(Duration::from_secs(2), start);
+
+        // 2. Back: the next calls reconnect.
+        let proxy = spawn_proxy(tokio::net::TcpListener::bind(addr).await.unwrap(), target, false);
+        let start = std::time::Instant::now();
+        while q.enqueue(NewTask::new("after", "1")).await.is_err() {
+            within(Duration::from_secs(15), start);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let got = q.lease(10, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(got.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["before", "after"]);
+        for t in &got {
+            q.complete(t).await.unwrap();
+        }
+        // Wake-ups work again once the subscription is back (the idle probe restores it).
+        for _ in 0..3 {
+            q.wait_for_work(Duration::from_millis(200)).await;
+        }
+        let q = Arc::new(q);
+        let q2 = q.clone();
+        let enqueuer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            q2.enqueue(NewTask::new("wake", "1")).await.unwrap();
+        });
+        let start = std::time::Instant::now();
+        q.wait_for_work(Duration::from_secs(10)).await;
+        within(Duration::from_secs(3), start);
+        enqueuer.await.unwrap();
+
+        // 3. A server that accepts but never answers: calls time out instead of hanging.
+        proxy.abort();
+        let _ = proxy.await;
+        let proxy = spawn_proxy(tokio::net::TcpListener::bind(addr).await.unwrap(), target, true);
+        // The first calls fail at once on the dropped connection; the later ones reconnect to
+        // the silent server and must time out.
+        let mut slow = Vec::new();
+        for _ in 0..4 {
+            let start = std::time::Instant::now();
+            let (a, b) =
+                tokio::join!(q.enqueue(NewTask::new("silent", "1")), q.lease(1, Duration::from_secs(30)));
+            assert!(a.is_err() && b.is_err(), "{a:?} {b:?}");
+            within(Duration::from_secs(6), start);
+            slow.push(start.elapsed());
+        }
+        println!("calls against a silent server failed after {slow:?}");
+        assert!(slow.iter().any(|d| *d > Duration::from_secs(1)), "the silent server was reached: {slow:?}");
+        let start = std::time::Instant::now();
+        let err = RedisQueue::connect(&format!("redis://{addr}"), &ns).await.expect_err("silent server");
+        println!("connecting to a silent server failed after {:?}: {err}", start.elapsed());
+        within(Duration::from_secs(6), start);
+        proxy.abort();
+        let _ = proxy.await;
+        // Clean up through a direct connection.
+        let direct = RedisQueue::connect(&url, &ns).await.unwrap();
+        cleanup(&direct).await;
+    }
+
+    /// Deletes what a test namespace left behind (idempotency and delivery keys expire by
+    /// themselves).
+    async fn cleanup(q: &RedisQueue) {
+        let mut con = q.ns.con.clone();
+        let p = &q.ns.prefix;
+        let seq: Option<u64> = redis::cmd("GET").arg(format!("{p}seq")).query_async(&mut con).await.unwrap();
+        let mut keys: Vec<String> = (1..=seq.unwrap_or(0)).map(|id| format!("{p}t:{id}")).collect();
+        keys.extend(q.ns.keys.iter().cloned());
+        keys.push(format!("{p}schema"));
+        for chunk in keys.chunks(1000) {
+            let _: () = redis::cmd("DEL").arg(chunk).query_async(&mut con).await.unwrap();
+        }
     }
 
     /// Throughput and idle pickup latency. Run with
@@ -1226,5 +1648,6 @@ mod tests {
         lat.sort();
         println!("idle pickup over 50: p50 {:?}, p90 {:?}, max {:?}", lat[25], lat[45], lat[49]);
         assert!(lat[25] < Duration::from_millis(100));
+        cleanup(&q).await;
     }
 }
