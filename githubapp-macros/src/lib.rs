@@ -7,6 +7,7 @@
 //! | attribute | on | registers |
 //! |---|---|---|
 //! | `#[github::on("issues.opened", ...)]` | `async fn` | a webhook handler |
+//! | `#[github::task(retries = 3, timeout = "2m")]` | `async fn` | a background task with typed arguments |
 //! | `#[github::get("/path")]`, `post`, `put`, `patch`, `delete` | `async fn` axum handler | an HTTP route |
 //!
 //! Every attribute works in three phases, one folder per attribute: `ast` parses the attribute
@@ -25,6 +26,7 @@ mod on;
 mod paths;
 mod route;
 mod signature;
+mod task;
 mod text;
 
 use proc_macro::TokenStream;
@@ -71,6 +73,53 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn on(args: TokenStream, item: TokenStream) -> TokenStream {
     on::on(args.into(), item.into()).into()
+}
+
+/// Registers an `async fn` as a background task, run by a worker, and generates a typed way
+/// to enqueue it: a sibling module of the same name with `call(args...)` and
+/// `enqueue(&tasks, args...)`.
+///
+/// ```ignore
+/// use githubapp::prelude::*;
+///
+/// #[github::task(retries = 5, timeout = "2m")]
+/// async fn post_summary(#[inject] gh: Client, repo: String, number: u64) -> Result<()> {
+///     gh.create_issue_comment(&repo, number, "Summary: ...").await?;
+///     Ok(())
+/// }
+///
+/// // In a webhook handler, route or task that took `tasks: Tasks`:
+/// post_summary::enqueue(&tasks, "octo-org/hello-world".into(), 12).await?;
+/// post_summary::call("octo-org/hello-world".into(), 12)
+///     .delay(std::time::Duration::from_secs(60))
+///     .idempotency_key("summary-12")
+///     .enqueue(&tasks)
+///     .await?;
+/// ```
+///
+/// # Arguments
+///
+/// Plain arguments are the task's data: `call` and `enqueue` take exactly these, in order,
+/// checked by rustc, and they are stored in the queue as JSON, so their types implement
+/// serde's `Serialize` and `Deserialize` and do not borrow. Arguments marked `#[inject]` are
+/// provided by the worker instead: `Client` (authenticated as the installation the task was
+/// enqueued for), `Tasks`, `TaskMeta` (id, attempt, ...), `State<T>`.
+///
+/// # Flags
+///
+/// - `retries = N`: run a failing task again up to `N` times (`0..=100`, default 3), with
+///   exponential backoff and jitter, then dead-letter it keeping the error;
+/// - `timeout = "2m"`: cancel an attempt after this long (`ms`, `s`, `m` or `h`); a timed-out
+///   attempt counts as failed;
+/// - `name = "sync-labels"`: the name the task is stored under (default: the function's
+///   `module::path::name`). Set it before renaming or moving the function, so tasks already
+///   queued still find it.
+///
+/// The function must be a non-generic `async fn` without `self`, returning `()`,
+/// `githubapp::Result<()>` or `Result<(), E>`.
+#[proc_macro_attribute]
+pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
+    task::task(args.into(), item.into()).into()
 }
 
 /// Registers an `async fn` axum handler for `GET` requests on a path.

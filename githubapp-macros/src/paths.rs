@@ -43,6 +43,24 @@ paths! {
     routing => [::githubapp::__private::axum::routing]
     /// The registration record of an HTTP route.
     route_descriptor => [::githubapp::__private::RouteDescriptor]
+    /// One call of a task, ready to enqueue.
+    task_call => [::githubapp::__private::TaskCall]
+    /// The queue handle tasks are enqueued through.
+    tasks => [::githubapp::__private::Tasks]
+    /// What enqueueing did.
+    enqueued => [::githubapp::__private::Enqueued]
+    /// The runtime's error type.
+    error => [::githubapp::__private::Error]
+    /// `Result`.
+    result => [::core::result::Result]
+    /// The trait of serialized task arguments (`__encode`, `__decode_next`).
+    task_argument => [::githubapp::__private::TaskArgument]
+    /// The extractor trait of injected task arguments.
+    from_task => [::githubapp::__private::FromTask]
+    /// What a running task's wrapper is given.
+    task_context => [::githubapp::__private::TaskContext]
+    /// The registration record of a task.
+    task_descriptor => [::githubapp::__private::TaskDescriptor]
     /// `Option::Some`.
     some => [::core::option::Option::Some]
     /// `Option::None`.
@@ -57,4 +75,33 @@ paths! {
     line => [::core::line]
     /// `assert!` (evaluated by rustc inside a `const`).
     assert => [::core::assert]
+}
+
+/// `::core::option::Option::Some(value)` or `::core::option::Option::None`.
+pub(crate) fn option(value: Option<TokenStream>) -> TokenStream {
+    let span = Span::call_site();
+    match value {
+        Some(value) => {
+            let some = some(span);
+            quote::quote!(#some(#value))
+        }
+        None => none(span),
+    }
+}
+
+/// `retries = N` as an `Option<u32>` expression.
+pub(crate) fn retries(value: Option<u32>) -> TokenStream {
+    option(value.map(|retries| {
+        let retries = proc_macro2::Literal::u32_suffixed(retries);
+        quote::quote!(#retries)
+    }))
+}
+
+/// `timeout = "..."` (in milliseconds) as an `Option<Duration>` expression.
+pub(crate) fn timeout(millis: Option<u64>) -> TokenStream {
+    option(millis.map(|millis| {
+        let duration = duration(Span::call_site());
+        let millis = proc_macro2::Literal::u64_suffixed(millis);
+        quote::quote!(#duration::from_millis(#millis))
+    }))
 }

@@ -52,37 +52,42 @@ fn head(keyword: &impl quote::ToTokens, ident: &syn::Ident) -> TokenStream {
 /// The rules every registered handler follows: `async`, not generic, no `self`, not variadic,
 /// not `unsafe`, and no `impl Trait` arguments (the macro names each argument's type).
 pub(crate) fn check_handler(cx: &mut Ctxt, sig: &Signature) {
+    check_fn(cx, sig, "handler");
+}
+
+/// [`check_handler`] for any kind of registered function (`what`: "handler", "task").
+pub(crate) fn check_fn(cx: &mut Ctxt, sig: &Signature, what: &str) {
     let name = &sig.ident;
     if sig.asyncness.is_none() {
-        cx.error_spanned_by(sig.fn_token, format!("handler must be an `async fn`; write `async fn {name}`"));
+        cx.error_spanned_by(sig.fn_token, format!("{what} must be an `async fn`; write `async fn {name}`"));
     }
     if let Some(unsafety) = &sig.unsafety {
-        cx.error_spanned_by(unsafety, "handler cannot be an `unsafe fn`; remove `unsafe`");
+        cx.error_spanned_by(unsafety, format!("{what} cannot be an `unsafe fn`; remove `unsafe`"));
     }
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(
             &sig.generics,
-            "handler cannot be generic; remove the generic parameters and use concrete types",
+            format!("{what} cannot be generic; remove the generic parameters and use concrete types"),
         );
     } else if let Some(where_clause) = &sig.generics.where_clause {
         cx.error_spanned_by(
             where_clause,
-            "handler cannot have a `where` clause; remove it and use concrete types",
+            format!("{what} cannot have a `where` clause; remove it and use concrete types"),
         );
     }
     if let Some(variadic) = &sig.variadic {
-        cx.error_spanned_by(variadic, "handler cannot be variadic; remove `...`");
+        cx.error_spanned_by(variadic, format!("{what} cannot be variadic; remove `...`"));
     }
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
-                cx.error_spanned_by(receiver, "handler cannot take `self`; make it a free function");
+                cx.error_spanned_by(receiver, format!("{what} cannot take `self`; make it a free function"));
             }
             FnArg::Typed(arg) => {
                 if let Type::ImplTrait(ty) = &*arg.ty {
                     cx.error_at(
                         ty.impl_token.span(),
-                        "handler arguments cannot be `impl Trait`; name the argument's type",
+                        format!("{what} arguments cannot be `impl Trait`; name the argument's type"),
                     );
                 }
             }

@@ -9,7 +9,9 @@ pub use axum;
 pub use inventory;
 pub use std::boxed::Box;
 
+pub use crate::Error;
 pub use crate::handler::{FromDelivery, HandlerContext, IntoHandlerResult};
+pub use crate::tasks::{Enqueued, FromTask, TaskArgument, TaskCall, TaskContext, Tasks};
 
 /// The router type registered routes are added to.
 pub type Router = axum::Router<crate::AppContext>;
@@ -19,6 +21,9 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), crate::Error>> +
 
 /// A generated handler wrapper.
 pub type HandlerFn = fn(HandlerContext) -> HandlerFuture;
+
+/// A generated task wrapper.
+pub type TaskFn = fn(TaskContext) -> HandlerFuture;
 
 /// `false` when `T` is the typed payload of one event and `events` names another (or `*`).
 pub const fn accepts<T: FromDelivery>(events: &[&str]) -> bool {
@@ -79,6 +84,30 @@ impl std::fmt::Debug for HandlerDescriptor {
     }
 }
 
+/// A `#[github::task]` function.
+pub struct TaskDescriptor {
+    /// The stable name tasks are queued under (`name = "..."`, or `module::path::fn`).
+    pub name: &'static str,
+    /// The function's name.
+    pub fn_name: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub retries: Option<u32>,
+    pub timeout: Option<core::time::Duration>,
+    pub call: TaskFn,
+}
+
+impl std::fmt::Debug for TaskDescriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "task {} -> {}::{} ({}:{})",
+            self.name, self.module_path, self.fn_name, self.file, self.line
+        )
+    }
+}
+
 /// A `#[github::get]` (post, put, patch, delete) route.
 pub struct RouteDescriptor {
     pub method: &'static str,
@@ -102,6 +131,7 @@ impl std::fmt::Debug for RouteDescriptor {
 
 inventory::collect!(HandlerDescriptor);
 inventory::collect!(RouteDescriptor);
+inventory::collect!(TaskDescriptor);
 
 #[cfg(test)]
 mod tests {

@@ -73,6 +73,12 @@ impl App {
         &self.ctx
     }
 
+    /// The task queue handle, to enqueue `#[github::task]`s from code outside handlers:
+    /// `my_task::enqueue(&app.tasks(), ...)`.
+    pub fn tasks(&self) -> crate::tasks::Tasks {
+        self.ctx.tasks()
+    }
+
     /// The axum router: webhook route, `/healthz`, registered routes. Merge it into an
     /// existing app, and call [`App::spawn_workers`] so background handlers run.
     pub fn router(&self) -> Result<axum::Router> {

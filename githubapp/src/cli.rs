@@ -260,6 +260,25 @@ pub fn routes_table(registry: &Registry, webhook_path: &str) -> String {
             h.line
         ));
     }
+    out.push_str(&format!("\ntasks ({}):\n", registry.tasks().len()));
+    for t in registry.tasks() {
+        let mut flags = Vec::new();
+        if let Some(r) = t.retries {
+            flags.push(format!("retries={r}"));
+        }
+        if let Some(d) = t.timeout {
+            flags.push(format!("timeout={d:?}"));
+        }
+        out.push_str(&format!(
+            "  {:<40} {}::{:<20} {:<24} {}:{}\n",
+            t.name,
+            t.module_path,
+            t.fn_name,
+            flags.join(" "),
+            t.file,
+            t.line
+        ));
+    }
     out.push_str(&format!("\nroutes ({}):\n", registry.routes().len()));
     for r in registry.routes() {
         out.push_str(&format!(

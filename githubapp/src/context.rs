@@ -48,6 +48,10 @@ impl AppContext {
     pub fn queue(&self) -> &Arc<dyn Queue> {
         &self.inner.queue
     }
+    /// The task queue as a [`Tasks`](crate::tasks::Tasks) handle (no installation).
+    pub fn tasks(&self) -> crate::tasks::Tasks {
+        crate::tasks::Tasks::new(self.inner.queue.clone())
+    }
     /// The App-authenticated client (JWT), when app credentials are configured.
     pub fn app_client(&self) -> Option<&Client> {
         self.inner.client.as_ref()
@@ -139,5 +143,18 @@ impl axum::extract::FromRequestParts<AppContext> for Client {
             );
             (http::StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
         })
+    }
+}
+
+/// In routes, `Tasks` has no installation: use `.for_installation(id)` or
+/// `TaskCall::installation` when the task calls GitHub as an installation.
+impl axum::extract::FromRequestParts<AppContext> for crate::tasks::Tasks {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut http::request::Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ctx.tasks())
     }
 }

@@ -50,11 +50,11 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
-    /// A handler ran past its `timeout`.
-    #[error("handler timed out after {0:?}")]
+    /// A handler or task ran past its `timeout`.
+    #[error("timed out after {0:?} (the `timeout` of its attribute)")]
     Timeout(std::time::Duration),
-    /// A handler panicked; the panic was caught and the server kept running.
-    #[error("handler panicked: {0}")]
+    /// A handler or task panicked; the panic was caught and the server kept running.
+    #[error("panicked: {0}")]
     Panicked(String),
     /// An error returned by user code.
     #[error(transparent)]

@@ -12,7 +12,8 @@
 //! | [`Delivery`] | delivery id, event, action, installation, attempt |
 //! | [`Client`] | the GitHub client, authenticated as the delivery's installation |
 //! | [`State<T>`] | user state given to the builder |
-//! | `Arc<dyn` [`Queue`]`>` | the task queue |
+//! | [`Tasks`] | the task queue, for `my_task::enqueue(&tasks, ...)` (keeps the installation) |
+//! | `Arc<dyn` [`Queue`]`>` | the raw task queue |
 //!
 //! Typed payloads are deserialized lazily, once per delivery, and only if a handler asks.
 
@@ -24,7 +25,7 @@ use crate::Error;
 use crate::client::Client;
 use crate::context::{AppContext, State};
 use crate::events::{Event, WebhookEvent};
-use crate::tasks::Queue;
+use crate::tasks::{Queue, Tasks};
 use crate::webhook::Delivery;
 
 /// The per-delivery context extractors read from.
@@ -100,7 +101,7 @@ impl HandlerContext {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a webhook handler argument",
     label = "not a handler argument",
-    note = "handler arguments are typed payloads (`IssuesEvent`, ...), `WebhookEvent`, `serde_json::Value`, `bytes::Bytes`, `Delivery`, `Client`, `State<T>`, or types implementing `githubapp::handler::FromDelivery`"
+    note = "handler arguments are typed payloads (`IssuesEvent`, ...), `WebhookEvent`, `serde_json::Value`, `bytes::Bytes`, `Delivery`, `Client`, `Tasks`, `State<T>`, or types implementing `githubapp::handler::FromDelivery`"
 )]
 pub trait FromDelivery: Sized + Send {
     /// `Some("issues")` when the type is the typed payload of exactly one event.
@@ -170,6 +171,17 @@ impl<T: Send + Sync + 'static> FromDelivery for State<T> {
     }
 }
 
+/// The task queue; tasks enqueued through it act for the delivery's installation.
+impl FromDelivery for Tasks {
+    async fn from_delivery(ctx: &HandlerContext) -> Result<Self, Error> {
+        let tasks = Tasks::new(ctx.app.queue().clone());
+        Ok(match ctx.delivery().installation_id {
+            Some(id) => tasks.for_installation(id),
+            None => tasks,
+        })
+    }
+}
+
 impl FromDelivery for Arc<dyn Queue> {
     async fn from_delivery(ctx: &HandlerContext) -> Result<Self, Error> {
         Ok(ctx.app.queue().clone())
@@ -179,7 +191,7 @@ impl FromDelivery for Arc<dyn Queue> {
 /// Return types a handler may have: `()`, `githubapp::Result<()>`, or `Result<(), E>` for any
 /// error convertible into `Box<dyn Error + Send + Sync>` (e.g. `anyhow::Error`).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a valid webhook handler return type",
+    message = "`{Self}` is not a valid return type for a handler or task",
     note = "return `()`, `githubapp::Result<()>` or `Result<(), E>` where `E` converts into `Box<dyn std::error::Error + Send + Sync>`"
 )]
 pub trait IntoHandlerResult {

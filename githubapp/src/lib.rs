@@ -53,13 +53,14 @@ pub use webhook::Delivery;
 
 /// The attribute macros, used as `#[github::on(...)]`, `#[github::get("/path")]`, ...
 pub mod github {
-    pub use githubapp_macros::{delete, get, on, patch, post, put};
+    pub use githubapp_macros::{delete, get, on, patch, post, put, task};
 }
 
 /// `use githubapp::prelude::*;` brings the `github` attribute namespace, [`Client`],
-/// [`Result`], [`Delivery`] and [`State`].
+/// [`Result`], [`Delivery`], [`State`] and [`Tasks`](tasks::Tasks).
 pub mod prelude {
     pub use crate::github;
+    pub use crate::tasks::Tasks;
     pub use crate::{Client, Delivery, Error, Result, State};
 }
 

@@ -1,20 +1,21 @@
-//! What the attribute macros registered: webhook handlers and routes, collected through
+//! What the attribute macros registered: webhook handlers, tasks and routes, collected through
 //! `inventory` (or given explicitly), validated once at startup.
 
 use std::collections::HashMap;
 
-use crate::__private::{HandlerDescriptor, RouteDescriptor};
+use crate::__private::{HandlerDescriptor, RouteDescriptor, TaskDescriptor};
 use crate::Error;
 
-/// The handlers and routes an app is built from.
+/// The handlers, tasks and routes an app is built from.
 ///
-/// [`Registry::global`] collects everything `#[github::on]`, `#[github::get]`, ... registered
-/// in the binary. Tests can build one from an explicit list with [`Registry::empty`] and
+/// [`Registry::global`] collects everything `#[github::on]`, `#[github::task]`,
+/// `#[github::get]`, ... registered in the binary. Tests can build one from an explicit list with [`Registry::empty`] and
 /// [`Registry::filter`].
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: Vec<&'static HandlerDescriptor>,
     routes: Vec<&'static RouteDescriptor>,
+    tasks: Vec<&'static TaskDescriptor>,
     by_event: HashMap<&'static str, Vec<usize>>,
     wildcard: Vec<usize>,
 }
@@ -27,6 +28,7 @@ impl std::fmt::Debug for Registry {
                 "routes",
                 &self.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
             )
+            .field("tasks", &self.tasks.iter().map(|t| t.name).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -39,7 +41,9 @@ impl Registry {
         // inventory's order depends on link order; sort for stable output.
         handlers.sort_by_key(|h| (h.module_path, h.line));
         routes.sort_by_key(|r| (r.path, r.method));
-        Registry::from_parts(handlers, routes)
+        let mut tasks: Vec<_> = inventory::iter::<TaskDescriptor>.into_iter().collect();
+        tasks.sort_by_key(|t| (t.name, t.module_path, t.line));
+        Registry::from_parts(handlers, routes).with_tasks(tasks)
     }
 
     /// No handlers and no routes.
@@ -57,7 +61,14 @@ impl Registry {
         r
     }
 
-    /// Keeps only the handlers whose `module::name` satisfies `keep` (routes are kept).
+    /// The same registry with these tasks (in place of any it had).
+    pub fn with_tasks(mut self, tasks: Vec<&'static TaskDescriptor>) -> Registry {
+        self.tasks = tasks;
+        self
+    }
+
+    /// Keeps only the handlers whose `module::name` satisfies `keep` (routes and tasks are
+    /// kept).
     ///
     /// ```
     /// let only_greet = githubapp::Registry::global().filter(|name| name.ends_with("::greet"));
@@ -65,7 +76,7 @@ impl Registry {
     /// ```
     pub fn filter(self, keep: impl Fn(&str) -> bool) -> Registry {
         let handlers = self.handlers.into_iter().filter(|h| keep(&h.qualified_name())).collect();
-        Registry::from_parts(handlers, self.routes)
+        Registry::from_parts(handlers, self.routes).with_tasks(self.tasks)
     }
 
     fn index(&mut self) {
@@ -93,6 +104,16 @@ impl Registry {
     /// Registered HTTP routes.
     pub fn routes(&self) -> &[&'static RouteDescriptor] {
         &self.routes
+    }
+
+    /// Registered `#[github::task]` functions.
+    pub fn tasks(&self) -> &[&'static TaskDescriptor] {
+        &self.tasks
+    }
+
+    /// The task registered under `name`.
+    pub fn task(&self, name: &str) -> Option<&'static TaskDescriptor> {
+        self.tasks.iter().copied().find(|t| t.name == name)
     }
 
     /// The handlers for a delivery of `event` with `action`, in registration order.
@@ -141,6 +162,24 @@ impl Registry {
                 ));
             }
         }
+        let mut seen_tasks: HashMap<&str, &TaskDescriptor> = HashMap::new();
+        for t in &self.tasks {
+            if let Some(prev) = seen_tasks.insert(t.name, t) {
+                problems.push(format!(
+                    "task name `{}` is registered twice: `{}::{}` at {}:{} and `{}::{}` at {}:{}; \
+                     give one of them another `name = \"...\"`",
+                    t.name,
+                    prev.module_path,
+                    prev.fn_name,
+                    prev.file,
+                    prev.line,
+                    t.module_path,
+                    t.fn_name,
+                    t.file,
+                    t.line
+                ));
+            }
+        }
         let mut seen_routes: HashMap<(&str, &str), &RouteDescriptor> = HashMap::new();
         for r in &self.routes {
             if let Some(prev) = seen_routes.insert((r.method, r.path), r) {
@@ -161,7 +200,7 @@ impl Registry {
 
     /// `true` when nothing at all is registered.
     pub fn is_empty(&self) -> bool {
-        self.handlers.is_empty() && self.routes.is_empty()
+        self.handlers.is_empty() && self.routes.is_empty() && self.tasks.is_empty()
     }
 }
 
@@ -189,6 +228,52 @@ impl HandlerDescriptor {
 }
 
 /// The error `run()` gives when nothing is registered.
-pub(crate) const EMPTY_REGISTRY_HELP: &str = "no webhook handlers or routes are registered in this binary.\n\
+pub(crate) const EMPTY_REGISTRY_HELP: &str = "no webhook handlers, tasks or routes are registered in this binary.\n\
     If your handlers live in another crate or module that `main` never names, the linker dropped them: \
     add `use my_handlers as _;` (the crate or module with the `#[github::on]` functions) to main.rs";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::__private::{HandlerFuture, TaskContext};
+
+    fn run(_: TaskContext) -> HandlerFuture {
+        Box::pin(async { Ok(()) })
+    }
+
+    static FIRST: TaskDescriptor = TaskDescriptor {
+        name: "sync",
+        fn_name: "sync",
+        module_path: "app::a",
+        file: "src/a.rs",
+        line: 3,
+        retries: None,
+        timeout: None,
+        call: run,
+    };
+    static SECOND: TaskDescriptor = TaskDescriptor {
+        name: "sync",
+        fn_name: "other",
+        module_path: "app::b",
+        file: "src/b.rs",
+        line: 9,
+        retries: None,
+        timeout: None,
+        call: run,
+    };
+
+    #[test]
+    fn tasks_are_found_by_name_and_duplicates_name_both_places() {
+        let one = Registry::empty().with_tasks(vec![&FIRST]);
+        assert!(!one.is_empty());
+        assert!(one.validate("/webhook").is_ok());
+        assert_eq!(one.task("sync").map(|t| t.fn_name), Some("sync"));
+        assert!(one.task("nope").is_none());
+        let two = Registry::empty().with_tasks(vec![&FIRST, &SECOND]).filter(|_| true);
+        let err = two.validate("/webhook").unwrap_err().to_string();
+        assert!(
+            err.contains("task name `sync` is registered twice: `app::a::sync` at src/a.rs:3 and `app::b::other` at src/b.rs:9"),
+            "{err}"
+        );
+    }
+}

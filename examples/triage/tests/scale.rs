@@ -1,15 +1,18 @@
 //! Scale-out and crash tests against the real Redis and PostgreSQL: several `web` and
 //! `worker` processes of this example share one queue, deliveries go to every web process,
-//! workers are SIGKILLed and connections dropped mid-run, and the fake GitHub counts what
-//! the background handler did for each delivery.
+//! workers are SIGKILLed, connections dropped and a Redis server restarted mid-run, and the
+//! fake GitHub counts what the background handler did for each delivery.
 //!
 //! Needs `GITHUBAPP_TEST_REDIS_URL` / `GITHUBAPP_TEST_DATABASE_URL` (`.ci/run` sets both).
 //! Unset: the backend's tests are skipped with a message. Set but unreachable: they fail.
+//! The Redis restart test runs its own `redis-server` (it must be on `PATH` then).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use githubapp::testing::{FakeGitHub, WebhookDelivery};
@@ -101,9 +104,13 @@ fn free_port() -> u16 {
 
 impl Cluster {
     async fn new(backend: Backend) -> Option<Cluster> {
-        let url = backend.url()?;
+        Some(Cluster::with_url(backend, backend.url()?).await)
+    }
+
+    /// A cluster on the server at `url` (for tests that run their own server).
+    async fn with_url(backend: Backend, url: String) -> Cluster {
         let namespace = format!("scale{:08x}", fastrand_u32());
-        Some(Cluster { github: FakeGitHub::start().await, backend, url, namespace })
+        Cluster { github: FakeGitHub::start().await, backend, url, namespace }
     }
 
     fn spawn(&self, command: &str, port: Option<u16>) -> Proc {
@@ -144,29 +151,17 @@ impl Cluster {
 
     /// Sends `n` signed `pull_request.opened` deliveries, spread over `webs`; all must be 202.
     async fn send(&self, webs: &[String], n: usize) -> Vec<String> {
-        let payload = std::fs::read(format!(
-            "{}/../../fixtures/github-webhooks/payloads/pull_request/opened.with-organization.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
-        let compact =
-            serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&payload).unwrap()).unwrap();
         let http = reqwest::Client::new();
         let gate = Arc::new(Semaphore::new(16));
         let mut joins = Vec::new();
         let mut ids = Vec::new();
-        for i in 0..n {
-            let d = WebhookDelivery::new("pull_request", compact.clone()).secret(SECRET);
+        for (i, d) in deliveries(n).into_iter().enumerate() {
             ids.push(d.id().to_string());
             let url = format!("{}/webhooks/github", webs[i % webs.len()]);
             let http = http.clone();
             let permit = gate.clone().acquire_owned().await.unwrap();
             joins.push(tokio::spawn(async move {
-                let mut req = http.post(url).body(d.body());
-                for (k, v) in d.headers() {
-                    req = req.header(k, v);
-                }
-                let status = req.send().await.unwrap().status().as_u16();
+                let status = post(&http, &url, &d).await.unwrap();
                 drop(permit);
                 status
             }));
@@ -175,6 +170,59 @@ impl Cluster {
             assert_eq!(j.await.unwrap(), 202, "every delivery is accepted for background work");
         }
         ids
+    }
+
+    /// Sends `n` deliveries to `web`, one every `every`, and resends each one that is not
+    /// answered 2xx (what GitHub's redelivery does) until it is, for at most `limit`.
+    /// `accepted` counts the deliveries answered 2xx so far. Returns every id with its final
+    /// status, and how many resends were needed.
+    async fn send_until_accepted(
+        &self,
+        web: &str,
+        n: usize,
+        every: Duration,
+        limit: Duration,
+        accepted: Arc<AtomicUsize>,
+    ) -> (Vec<(String, u16)>, usize) {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap();
+        let deadline = Instant::now() + limit;
+        let gate = Arc::new(Semaphore::new(16));
+        let mut joins = Vec::new();
+        for d in deliveries(n) {
+            let url = format!("{web}/webhooks/github");
+            let (http, accepted) = (http.clone(), accepted.clone());
+            let permit = gate.clone().acquire_owned().await.unwrap();
+            joins.push(tokio::spawn(async move {
+                let mut resent = 0;
+                loop {
+                    match post(&http, &url, &d).await {
+                        Ok(status) if (200..300).contains(&status) => {
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                            drop(permit);
+                            return (d.id().to_string(), status, resent);
+                        }
+                        other => {
+                            assert!(
+                                Instant::now() < deadline,
+                                "delivery {} still not accepted after {limit:?}; last answer: {other:?}",
+                                d.id()
+                            );
+                            resent += 1;
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        }
+                    }
+                }
+            }));
+            tokio::time::sleep(every).await;
+        }
+        let mut out = Vec::new();
+        let mut resends = 0;
+        for j in joins {
+            let (id, status, resent) = j.await.unwrap();
+            out.push((id, status));
+            resends += resent;
+        }
+        (out, resends)
     }
 
     /// Label calls per delivery id seen by GitHub so far.
@@ -210,6 +258,137 @@ impl Cluster {
         while self.labels().len() < n && start.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// `n` signed `pull_request.opened` deliveries with fresh ids.
+fn deliveries(n: usize) -> Vec<WebhookDelivery> {
+    let payload = std::fs::read(format!(
+        "{}/../../fixtures/github-webhooks/payloads/pull_request/opened.with-organization.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let compact =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&payload).unwrap()).unwrap();
+    (0..n).map(|_| WebhookDelivery::new("pull_request", compact.clone()).secret(SECRET)).collect()
+}
+
+/// Posts one delivery to `url`: its HTTP status, or the error if no answer came.
+async fn post(http: &reqwest::Client, url: &str, d: &WebhookDelivery) -> reqwest::Result<u16> {
+    let mut req = http.post(url).body(d.body());
+    for (k, v) in d.headers() {
+        req = req.header(k, v);
+    }
+    Ok(req.send().await?.status().as_u16())
+}
+
+/// A private `redis-server` on a free port that writes every acknowledged write to an
+/// append-only file before answering (`appendfsync always`), so it can be SIGKILLed and
+/// started again without losing what it acknowledged. Killed, and its directory removed, on
+/// drop.
+struct RedisServer {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts the server; fails (does not skip) if `redis-server` or `redis-cli` is missing.
+    async fn start() -> RedisServer {
+        for tool in ["redis-server", "redis-cli"] {
+            let found = Command::new(tool).arg("--version").stdout(Stdio::null()).status();
+            assert!(
+                found.is_ok_and(|s| s.success()),
+                "GITHUBAPP_TEST_REDIS_URL is set, but `{tool}` is not on PATH: the Redis restart test \
+                 runs its own server and needs it (install Redis, or unset the variable to skip)"
+            );
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "githubapp-redis-restart-{}-{:08x}",
+            std::process::id(),
+            fastrand_u32()
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        let mut server = RedisServer { port: free_port(), dir, child: None };
+        server.launch().await;
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server on its port and directory (again, after `sigkill`) and waits until
+    /// it answers PING (after it has loaded the append-only file).
+    async fn launch(&mut self) {
+        let log = self.dir.join("redis.log");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(&self.dir)
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let child = self.child.insert(child);
+        let start = Instant::now();
+        loop {
+            let pong = Command::new("redis-cli")
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "ping"])
+                .stderr(Stdio::null())
+                .output()
+                .is_ok_and(|o| o.stdout.starts_with(b"PONG"));
+            if pong {
+                return;
+            }
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "private redis-server on port {} did not answer PING ({exited:?}); its log:\n{}",
+                    self.port,
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Tasks of `namespace` queued or running (leased) right now.
+    fn unfinished_tasks(&self, namespace: &str) -> usize {
+        let count = |set: &str| {
+            let out = Command::new("redis-cli")
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "ZCARD"])
+                .arg(format!("githubapp:{{{namespace}}}:{set}"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().parse::<usize>().unwrap_or(0)
+        };
+        count("ready") + count("leased")
+    }
+
+    fn sigkill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.sigkill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls `done` until it holds, for at most a minute.
+async fn wait_until(mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -292,6 +471,69 @@ async fn web_dies_after_202(backend: Backend) {
     let _k = c.spawn("worker", None);
     let seen = c.wait_all(&ids, Duration::from_secs(60)).await;
     assert_eq!(report(&seen, &ids).0, 0, "{backend:?}: accepted deliveries lost with the web process");
+}
+
+/// The Redis server itself is SIGKILLed mid-run and started again a second later (on the
+/// same port, from its append-only file): the web and worker processes reconnect by
+/// themselves, and every delivery answered 2xx (after resending what was refused while the
+/// server was down, as GitHub's redelivery would) is handled at least once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_server_restart_loses_nothing() {
+    let _serial = SERIAL.lock().await;
+    // The variable decides whether Redis tests run; this one restarts a private server (the
+    // shared one keeps nothing on disk).
+    if Backend::Redis.url().is_none() {
+        return;
+    }
+    let started = Instant::now();
+    let mut server = RedisServer::start().await;
+    let c = Cluster::with_url(Backend::Redis, server.url()).await;
+    let (_web, base) = c.web().await;
+
+    let n = 1000;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let every = Duration::from_millis(4);
+    let sender = c.send_until_accepted(&base, n, every, Duration::from_secs(90), accepted.clone());
+    let restart = async {
+        // A backlog first, then two workers work it off while more deliveries come in.
+        wait_until(|| accepted.load(Ordering::Relaxed) >= 200).await;
+        let workers = [c.spawn("worker", None), c.spawn("worker", None)];
+        // Kill with deliveries handled, others queued or running, and more still to come.
+        let mut unfinished = 0;
+        wait_until(|| {
+            c.labels().len() >= 100 && {
+                unfinished = server.unfinished_tasks(&c.namespace);
+                unfinished > 0
+            }
+        })
+        .await;
+        let (sent, handled) = (accepted.load(Ordering::Relaxed), c.labels().len());
+        server.sigkill();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        server.launch().await;
+        (workers, sent, handled, unfinished)
+    };
+    let ((answers, resends), (_workers, sent, handled, unfinished)) = tokio::join!(sender, restart);
+    assert!(
+        handled >= 100 && unfinished > 0 && sent < n,
+        "the restart came mid-run: {handled} handled, {unfinished} queued or running, {sent} of {n} sent"
+    );
+
+    let ids: Vec<String> = answers.iter().map(|(id, _)| id.clone()).collect();
+    let seen = c.wait_all(&ids, Duration::from_secs(180)).await;
+    let (lost, duplicates) = report(&seen, &ids);
+    let answered_200 = answers.iter().filter(|(_, s)| *s == 200).count();
+    eprintln!(
+        "Redis server restart: {n} deliveries ({sent} accepted, {handled} handled and {unfinished} \
+         queued or running at the kill), {resends} resends, {answered_200} answered 200 (duplicate \
+         delivery), {lost} lost, {duplicates} duplicates, {:?}",
+        started.elapsed()
+    );
+    let missing: Vec<_> = answers.iter().filter(|(id, _)| !seen.contains_key(id)).take(10).collect();
+    assert_eq!(
+        lost, 0,
+        "accepted deliveries lost across a Redis server restart, e.g. (id, answer): {missing:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@ use super::payload::mismatch_message;
 use super::valid::{Handler, Spec};
 use crate::paths;
 use crate::signature;
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, LitStr, ReturnType, Signature};
@@ -133,15 +133,8 @@ fn descriptor(handler: &Handler<'_>, handler_fn: &Ident) -> TokenStream {
     let name = signature::display_name(&handler.func.sig);
     let specs = handler.specs.iter().map(|spec| event_spec(*spec));
     let background = handler.background;
-    let retries = option(handler.retries.map(|retries| {
-        let retries = Literal::u32_suffixed(retries);
-        quote!(#retries)
-    }));
-    let timeout = option(handler.timeout_ms.map(|millis| {
-        let duration = paths::duration(span);
-        let millis = Literal::u64_suffixed(millis);
-        quote!(#duration::from_millis(#millis))
-    }));
+    let retries = paths::retries(handler.retries);
+    let timeout = paths::timeout(handler.timeout_ms);
     quote! {
         #descriptor {
             name: #name,
@@ -161,20 +154,8 @@ fn descriptor(handler: &Handler<'_>, handler_fn: &Ident) -> TokenStream {
 fn event_spec(spec: Spec) -> TokenStream {
     let event_spec = paths::event_spec(Span::call_site());
     let event = spec.event();
-    let action = option(spec.action().map(|action| quote!(#action)));
+    let action = paths::option(spec.action().map(|action| quote!(#action)));
     quote!(#event_spec { event: #event, action: #action })
-}
-
-/// `::core::option::Option::Some(value)` or `::core::option::Option::None`.
-fn option(value: Option<TokenStream>) -> TokenStream {
-    let span = Span::call_site();
-    match value {
-        Some(value) => {
-            let some = paths::some(span);
-            quote!(#some(#value))
-        }
-        None => paths::none(span),
-    }
 }
 
 /// `assert!`'s message is a format string: literal braces must be doubled.

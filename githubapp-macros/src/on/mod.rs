@@ -4,10 +4,10 @@
 //! the function's shape, [`expand`] registers the handler; [`payload`] writes the message of
 //! the typed-payload check rustc evaluates.
 
-mod ast;
+pub(crate) mod ast;
 mod expand;
 mod payload;
-mod valid;
+pub(crate) mod valid;
 
 #[cfg(test)]
 mod tests;

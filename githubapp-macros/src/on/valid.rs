@@ -14,7 +14,7 @@ use syn::ext::IdentExt;
 use syn::{Ident, ItemFn, Lit, LitStr};
 
 /// Largest accepted `retries = N`.
-const MAX_RETRIES: u64 = 100;
+pub(crate) const MAX_RETRIES: u64 = 100;
 
 /// The flags `#[github::on]` knows, in the order they are documented.
 const FLAGS: &[&str] = &["background", "retries", "timeout"];
@@ -304,7 +304,7 @@ fn check_flag(cx: &mut Ctxt, flags: &mut Flags, name: &Ident, value: Option<&Fla
 }
 
 /// `retries = N` with `N` an integer literal in `0..=100`.
-fn check_retries(cx: &mut Ctxt, name: &Ident, value: Option<&FlagValue>) -> Option<u32> {
+pub(crate) fn check_retries(cx: &mut Ctxt, name: &Ident, value: Option<&FlagValue>) -> Option<u32> {
     let Some(value) = value.filter(|value| !value.tokens.is_empty()) else {
         cx.error_spanned_by(name, "flag `retries` needs a value; write e.g. `retries = 3`");
         return None;
@@ -333,7 +333,7 @@ fn check_retries(cx: &mut Ctxt, name: &Ident, value: Option<&FlagValue>) -> Opti
 }
 
 /// `timeout = "30s"`: a string literal `duration` accepts.
-fn check_timeout(cx: &mut Ctxt, name: &Ident, value: Option<&FlagValue>) -> Option<u64> {
+pub(crate) fn check_timeout(cx: &mut Ctxt, name: &Ident, value: Option<&FlagValue>) -> Option<u64> {
     let Some(value) = value.filter(|value| !value.tokens.is_empty()) else {
         cx.error_spanned_by(name, "flag `timeout` needs a value; write e.g. `timeout = \"30s\"`");
         return None;
@@ -368,7 +368,7 @@ fn check_timeout(cx: &mut Ctxt, name: &Ident, value: Option<&FlagValue>) -> Opti
 }
 
 /// The tokens of `= value`, for errors about a value that should not be there.
-fn flag_value_tokens(value: &FlagValue) -> TokenStream {
+pub(crate) fn flag_value_tokens(value: &FlagValue) -> TokenStream {
     let eq_token = &value.eq_token;
     let mut tokens = quote::quote!(#eq_token);
     tokens.extend(value.tokens.clone());

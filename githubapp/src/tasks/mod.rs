@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod typed;
 mod worker;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 pub use memory::MemoryQueue;
+pub use typed::{DEFAULT_TASK_RETRIES, FromTask, TaskArgument, TaskCall, TaskContext, TaskMeta, Tasks};
 pub use worker::{Worker, WorkerConfig, backoff};
 
 /// A boxed, sendable future (the trait is object-safe so backends can be chosen at run time).

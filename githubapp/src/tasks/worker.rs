@@ -5,11 +5,15 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use super::TaskContext;
 use super::{LeasedTask, Queue};
 use crate::Error;
 use crate::context::AppContext;
 use crate::handler::HandlerContext;
-use crate::webhook::dispatch_internals::{decode_envelope, run_handler};
+use crate::webhook::dispatch_internals::{decode_envelope, guarded, run_handler};
+
+/// The longest a busy worker waits for more free slots before leasing (see [`Worker::run`]).
+const GATHER_WAIT: Duration = Duration::from_millis(5);
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -73,6 +77,17 @@ impl Worker {
                 _ = &mut shutdown => break,
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
+            // While busy, lease in batches: wait (briefly) until a quarter of the slots are
+            // free, so one round trip to the backend brings several tasks instead of one per
+            // finished task. Idle, the first free slot leases at once.
+            let min_batch = (self.config.concurrency / 2).max(1);
+            let gather_until = tokio::time::Instant::now() + GATHER_WAIT;
+            while permits.available_permits() + 1 < min_batch && !running.is_empty() {
+                match tokio::time::timeout_at(gather_until, running.join_next()).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
             let want = permits.available_permits() + 1;
             let leased = tokio::select! {
                 _ = &mut shutdown => break,
@@ -184,11 +199,14 @@ pub(crate) async fn execute(app: &AppContext, task: LeasedTask, lease: Duration)
 }
 
 async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
-    let Some(h) = app.registry().background_handler(&task.name) else {
+    if let Some(h) = app.registry().background_handler(&task.name) {
+        let delivery = decode_envelope(&task.payload, task.attempt)?;
+        return run_handler(h, HandlerContext::new(delivery, app.clone(), 1)).await;
+    }
+    let Some(t) = app.registry().task(&task.name) else {
         return Err(Error::handler(format!("no task named `{}` is registered in this binary", task.name)));
     };
-    let delivery = decode_envelope(&task.payload, task.attempt)?;
-    run_handler(h, HandlerContext::new(delivery, app.clone(), 1)).await
+    guarded((t.call)(TaskContext::new(app.clone(), task)), t.timeout).await
 }
 
 #[cfg(test)]

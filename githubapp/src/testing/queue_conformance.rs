@@ -109,14 +109,22 @@ pub async fn lease_is_exclusive(q: Arc<dyn Queue>) {
     assert_eq!(all.len(), 200, "no task leased twice");
 }
 
-/// The same idempotency key yields the same task.
+/// The same idempotency key yields the same task, also after that task completed (the
+/// webhook dispatcher relies on it to enqueue a redelivery's background work idempotently).
 pub async fn idempotency_key(q: Arc<dyn Queue>) {
     let a = q.enqueue(task("a").idempotency_key("delivery-1:h")).await.expect("enqueue");
     let b = q.enqueue(task("a").idempotency_key("delivery-1:h")).await.expect("enqueue");
     assert!(matches!(a, Enqueued::New(_)));
     assert_eq!(b, Enqueued::Duplicate(a.id().to_string()), "duplicate key returns the first task");
     q.enqueue(task("a").idempotency_key("delivery-2:h")).await.expect("enqueue");
-    assert_eq!(q.lease(10, LEASE).await.expect("lease").len(), 2, "one task per key");
+    let leased = q.lease(10, LEASE).await.expect("lease");
+    assert_eq!(leased.len(), 2, "one task per key");
+    for t in &leased {
+        q.complete(t).await.expect("complete");
+    }
+    let c = q.enqueue(task("a").idempotency_key("delivery-1:h")).await.expect("enqueue");
+    assert!(matches!(c, Enqueued::Duplicate(_)), "the key outlives its task: {c:?}");
+    assert!(q.lease(10, LEASE).await.expect("lease").is_empty(), "no new task");
 }
 
 /// Failed attempts are retried at `retry_at`; the last one is dead-lettered with its error.

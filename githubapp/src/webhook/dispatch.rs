@@ -91,48 +91,46 @@ impl Dispatcher {
 
     async fn deliver_inner(app: &AppContext, delivery: Delivery) -> DeliveryOutcome {
         let queue = app.queue();
-        match retrying(|| queue.mark_delivery(&delivery.id, DEDUPE_TTL)).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!("duplicate delivery; handlers not run again");
-                return DeliveryOutcome::Duplicate;
-            }
+        let first = match retrying(|| queue.mark_delivery(&delivery.id, DEDUPE_TTL)).await {
+            Ok(first) => first,
             Err(e) => {
                 tracing::error!(error = %e, "cannot record delivery id");
                 return DeliveryOutcome::Failed;
             }
+        };
+        let handlers = app.registry().handlers_for(&delivery.event, delivery.action.as_deref());
+        if !first {
+            // Seen before. Its background handlers are enqueued again all the same, under
+            // the same idempotency keys, so the queue answers "already enqueued" for each:
+            // but if the first attempt recorded the id and then lost its answer or failed to
+            // enqueue (a connection dropped at the wrong moment), this is what enqueues them.
+            // Nothing is lost; foreground handlers are not run again.
+            return match enqueue_background(app, &delivery, &handlers).await {
+                Err(()) => DeliveryOutcome::Failed,
+                Ok(Background { new: true, .. }) => {
+                    tracing::warn!(
+                        "delivery id was recorded but its background work was missing; enqueued now"
+                    );
+                    DeliveryOutcome::Accepted
+                }
+                Ok(_) => {
+                    tracing::info!("duplicate delivery; handlers not run again");
+                    DeliveryOutcome::Duplicate
+                }
+            };
         }
         invalidate_tokens(app, &delivery);
-        let handlers = app.registry().handlers_for(&delivery.event, delivery.action.as_deref());
         if handlers.is_empty() {
             tracing::debug!("no handler for this event");
             return DeliveryOutcome::Ignored;
         }
-
-        let mut enqueued = false;
-        let mut envelope = None;
-        for h in handlers.iter().filter(|h| h.background) {
-            let payload = envelope.get_or_insert_with(|| encode_envelope(&delivery)).clone();
-            let task = NewTask::new(h.task_name(), payload)
-                .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
-                .idempotency_key(format!("{}:{}", delivery.id, h.qualified_name()))
-                .installation(delivery.installation_id);
-            match retrying(|| queue.enqueue(task.clone())).await {
-                Ok(Enqueued::New(id)) => {
-                    tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
-                    enqueued = true;
-                }
-                Ok(Enqueued::Duplicate(id)) => {
-                    tracing::info!(handler = %h.qualified_name(), task = %id, "background handler already enqueued");
-                    enqueued = true;
-                }
-                Err(e) => {
-                    tracing::error!(handler = %h.qualified_name(), error = %e, "cannot enqueue background handler");
-                    let _ = queue.forget_delivery(&delivery.id).await;
-                    return DeliveryOutcome::Failed;
-                }
+        let enqueued = match enqueue_background(app, &delivery, &handlers).await {
+            Ok(background) => background.any,
+            Err(()) => {
+                let _ = queue.forget_delivery(&delivery.id).await;
+                return DeliveryOutcome::Failed;
             }
-        }
+        };
 
         let foreground: Vec<_> = handlers.into_iter().filter(|h| !h.background).collect();
         if foreground.is_empty() {
@@ -219,6 +217,49 @@ impl Dispatcher {
     }
 }
 
+/// What enqueueing a delivery's background handlers did.
+#[derive(Default)]
+struct Background {
+    /// At least one background handler matched.
+    any: bool,
+    /// At least one task was new (not an idempotency-key duplicate).
+    new: bool,
+}
+
+/// Enqueues one task per background handler, keyed `<delivery id>:<handler>` so the same
+/// delivery never yields two tasks for one handler (while the queue remembers the key, 24 h).
+async fn enqueue_background(
+    app: &AppContext,
+    delivery: &Delivery,
+    handlers: &[&'static HandlerDescriptor],
+) -> Result<Background, ()> {
+    let queue = app.queue();
+    let mut out = Background::default();
+    let mut envelope = None;
+    for h in handlers.iter().filter(|h| h.background) {
+        out.any = true;
+        let payload = envelope.get_or_insert_with(|| encode_envelope(delivery)).clone();
+        let task = NewTask::new(h.task_name(), payload)
+            .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
+            .idempotency_key(format!("{}:{}", delivery.id, h.qualified_name()))
+            .installation(delivery.installation_id);
+        match retrying(|| queue.enqueue(task.clone())).await {
+            Ok(Enqueued::New(id)) => {
+                tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
+                out.new = true;
+            }
+            Ok(Enqueued::Duplicate(id)) => {
+                tracing::info!(handler = %h.qualified_name(), task = %id, "background handler already enqueued");
+            }
+            Err(e) => {
+                tracing::error!(handler = %h.qualified_name(), error = %e, "cannot enqueue background handler");
+                return Err(());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Retries a queue call that failed on the backend (a connection the server dropped fails
 /// once before the pool or connection manager replaces it). Safe for what the dispatcher
 /// calls: marking a delivery id, and enqueueing with an idempotency key.
@@ -278,15 +319,23 @@ fn log_result(
 /// Runs one handler with its timeout, turning a panic into an error: nothing a handler does
 /// can take the server down. Dropping the future at the timeout cancels the handler.
 pub(crate) async fn run_handler(h: &'static HandlerDescriptor, hctx: HandlerContext) -> Result<(), Error> {
-    use futures_util::FutureExt;
     let span = tracing::info_span!(
         "handler",
         name = h.name,
         module = h.module_path,
         attempt = hctx.delivery().attempt
     );
-    let guarded = std::panic::AssertUnwindSafe((h.call)(hctx).instrument(span)).catch_unwind();
-    let outcome = match h.timeout {
+    guarded((h.call)(hctx).instrument(span), h.timeout).await
+}
+
+/// Runs a handler or task future with an optional time limit, turning a panic into an error.
+pub(crate) async fn guarded(
+    work: impl std::future::Future<Output = Result<(), Error>>,
+    timeout: Option<Duration>,
+) -> Result<(), Error> {
+    use futures_util::FutureExt;
+    let guarded = std::panic::AssertUnwindSafe(work).catch_unwind();
+    let outcome = match timeout {
         Some(limit) => match tokio::time::timeout(limit, guarded).await {
             Ok(outcome) => outcome,
             Err(_) => return Err(Error::Timeout(limit)),

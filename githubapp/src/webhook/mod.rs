@@ -8,7 +8,7 @@
 
 mod dispatch;
 pub(crate) mod dispatch_internals {
-    pub(crate) use super::dispatch::{decode_envelope, run_handler};
+    pub(crate) use super::dispatch::{decode_envelope, guarded, run_handler};
 }
 mod headers;
 mod verify;

@@ -6,3 +6,4 @@
 mod common;
 mod pipeline;
 mod routes;
+mod tasks;

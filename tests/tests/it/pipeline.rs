@@ -222,6 +222,24 @@ async fn duplicate_delivery_is_200_and_not_run_again() {
     assert_eq!(h.seen.count("comment"), 1);
 }
 
+/// The id was recorded but the background task never stored (the queue's answer to the first
+/// attempt was lost): the redelivery enqueues it instead of being answered "duplicate"; a
+/// second redelivery then is a plain duplicate.
+#[tokio::test]
+async fn recorded_delivery_without_its_background_task_is_enqueued_on_redelivery() {
+    let h = harness().await;
+    let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
+        .secret(SECRET);
+    let queue = h.app.context().queue();
+    assert!(queue.mark_delivery(d.id(), Duration::from_secs(60)).await.unwrap());
+    let (status, body) = h.deliver(&d).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(queue.stats().await.unwrap().queued, 1);
+    let (status, body) = h.deliver(&d).await;
+    assert_eq!((status, &body["outcome"]), (StatusCode::OK, &serde_json::json!("duplicate")));
+    assert_eq!(queue.stats().await.unwrap().queued, 1, "still one task");
+}
+
 #[tokio::test]
 async fn ping_unknown_and_unhandled_events_are_200() {
     let h = harness().await;

@@ -1,0 +1,170 @@
+//! `#[github::task]`: typed enqueue from a handler, the installation carried to the task's
+//! `Client`, retries, options (delay, idempotency key), timeouts, and stored arguments that
+//! no longer fit the function.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use githubapp::events::IssuesEvent;
+use githubapp::prelude::*;
+use githubapp::tasks::{Enqueued, NewTask, TaskMeta};
+use githubapp::testing::{FakeGitHub, WebhookDelivery};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tower::ServiceExt;
+
+use crate::common::{SECRET, Seen, SharedSeen, app, app_fixture};
+
+const MODULE: &str = "it::tasks";
+
+/// A user type as a task argument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+#[github::on("issues.opened")]
+async fn schedule(event: IssuesEvent, tasks: Tasks) -> Result<()> {
+    let summary = Summary { title: format!("Summary of #{}", event.issue.number), lines: vec!["a".into()] };
+    post_summary::enqueue(&tasks, event.repository.full_name.clone(), event.issue.number, summary).await?;
+    Ok(())
+}
+
+/// Fails its first attempt, then comments as the installation it was enqueued for.
+#[github::task(retries = 2, timeout = "10s")]
+async fn post_summary(
+    #[inject] gh: Client,
+    #[inject] meta: TaskMeta,
+    #[inject] seen: State<SharedSeen>,
+    repo: String,
+    number: u64,
+    summary: Summary,
+) -> Result<()> {
+    seen.push(format!("post_summary attempt {}", meta.attempt));
+    if meta.attempt == 1 {
+        return Err(Error::handler("transient"));
+    }
+    assert_eq!(summary.lines, vec!["a".to_string()]);
+    gh.create_issue_comment(&repo, number, &summary.title).await?;
+    seen.push(format!("post_summary installation {:?}", meta.installation_id));
+    Ok(())
+}
+
+#[github::task(name = "it.sleepy", retries = 0, timeout = "100ms")]
+async fn sleepy(#[inject] seen: State<SharedSeen>) {
+    seen.push("sleepy started");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    seen.push("sleepy finished");
+}
+
+#[github::task(retries = 0)]
+async fn record(#[inject] seen: State<SharedSeen>, what: String) {
+    seen.push(what);
+}
+
+async fn wait_dead(tasks: &Tasks, n: u64) -> githubapp::tasks::QueueStats {
+    for _ in 0..500 {
+        let stats = tasks.stats().await.unwrap();
+        if stats.dead >= n {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no dead task after 5 s: {:?}", tasks.stats().await.unwrap());
+}
+
+#[tokio::test]
+async fn task_enqueued_from_a_handler_runs_as_the_same_installation() {
+    let github = FakeGitHub::start().await;
+    github.add_installation(77, "Codertocat", &["Hello-World"]);
+    let seen = Arc::new(Seen::default());
+    let app = app(&github, MODULE, seen.clone());
+    let workers = app.spawn_workers();
+
+    let d = WebhookDelivery::new("issues", app_fixture("issues", "opened", 77)).secret(SECRET);
+    let res = app.router().unwrap().oneshot(d.request()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    assert!(seen.wait_for("post_summary installation Some(77)", 1).await, "task ran to completion");
+    assert_eq!(seen.count("post_summary attempt 1"), 1);
+    assert_eq!(seen.count("post_summary attempt 2"), 1);
+    let requests = github.requests();
+    assert!(requests.iter().any(|r| r.path == "/app/installations/77/access_tokens"), "token for 77");
+    let comment = requests.iter().find(|r| r.path.ends_with("/comments")).expect("comment posted");
+    assert_eq!(comment.body.as_ref().unwrap()["body"], "Summary of #1");
+    workers.shutdown().await;
+}
+
+#[tokio::test]
+async fn names_options_and_the_routes_table() {
+    assert_eq!(post_summary::NAME, "it::tasks::post_summary");
+    assert_eq!(sleepy::NAME, "it.sleepy");
+    let call = record::call("x".into());
+    assert_eq!(call.name(), "it::tasks::record");
+    let task = call.into_new_task(Some(5)).unwrap();
+    assert_eq!((task.max_attempts, task.installation_id), (1, Some(5)));
+    assert_eq!(&task.payload[..], br#"["x"]"#);
+    let task = post_summary::call("o/r".into(), 3, Summary { title: "t".into(), lines: vec![] })
+        .installation(None)
+        .into_new_task(Some(5))
+        .unwrap();
+    assert_eq!((task.max_attempts, task.installation_id), (3, None));
+
+    let github = FakeGitHub::start().await;
+    let seen = Arc::new(Seen::default());
+    let app = app(&github, MODULE, seen.clone());
+    let tasks = app.tasks().for_installation(9);
+    // Delayed: scheduled, not queued.
+    record::call("later".into()).delay(Duration::from_secs(3600)).enqueue(&tasks).await.unwrap();
+    // The same idempotency key twice is one task.
+    let first = record::call("once".into()).idempotency_key("k1").enqueue(&tasks).await.unwrap();
+    let second = record::call("once".into()).idempotency_key("k1").enqueue(&tasks).await.unwrap();
+    assert!(matches!(first, Enqueued::New(_)));
+    assert_eq!(second, Enqueued::Duplicate(first.id().to_string()));
+    let stats = tasks.stats().await.unwrap();
+    assert_eq!((stats.queued, stats.scheduled), (1, 1));
+
+    let workers = app.spawn_workers();
+    assert!(seen.wait_for("once", 1).await);
+    workers.shutdown().await;
+    assert_eq!(seen.count("once"), 1);
+    assert_eq!(seen.count("later"), 0);
+
+    let table = githubapp::cli::routes_table(app.context().registry(), "/webhook");
+    assert!(table.contains("it.sleepy") && table.contains("timeout=100ms"), "{table}");
+    assert!(table.contains("it::tasks::post_summary") && table.contains("retries=2"), "{table}");
+}
+
+#[tokio::test]
+async fn timeouts_and_unreadable_arguments_are_dead_lettered_with_the_reason() {
+    let github = FakeGitHub::start().await;
+    let seen = Arc::new(Seen::default());
+    let app = app(&github, MODULE, seen.clone());
+    let tasks = app.tasks();
+    sleepy::enqueue(&tasks).await.unwrap();
+    // Stored by an older version with other arguments, and a name nobody registered.
+    let queue = tasks.queue();
+    queue.enqueue(NewTask::new(record::NAME, &br#"["a", 2]"#[..])).await.unwrap();
+    queue.enqueue(NewTask::new(record::NAME, &br#"[2]"#[..])).await.unwrap();
+    queue.enqueue(NewTask::new(record::NAME, &b"not json"[..])).await.unwrap();
+    queue.enqueue(NewTask::new("it::tasks::gone", &b"[]"[..])).await.unwrap();
+
+    let workers = app.spawn_workers();
+    wait_dead(&tasks, 5).await;
+    workers.shutdown().await;
+    assert_eq!(seen.count("sleepy started"), 1);
+    assert_eq!(seen.count("sleepy finished"), 0);
+    let dead = queue.dead(10).await.unwrap();
+    let error = |needle: &str| {
+        dead.iter()
+            .filter_map(|t| t.last_error.clone())
+            .find(|e| e.contains(needle))
+            .unwrap_or_else(|| panic!("no dead task with {needle:?}: {dead:?}"))
+    };
+    assert!(error("timed out").contains("100ms"));
+    error("task `it::tasks::record` takes 1 argument(s) but 2 were stored");
+    error("cannot decode argument `what` of task `it::tasks::record`");
+    error("not a JSON array");
+    error("no task named `it::tasks::gone` is registered");
+}
