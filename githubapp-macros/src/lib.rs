@@ -76,8 +76,8 @@ pub fn on(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Registers an `async fn` as a background task, run by a worker, and generates a typed way
-/// to enqueue it: a sibling module of the same name with `call(args...)` and
-/// `enqueue(&tasks, args...)`.
+/// to enqueue it: a type of the same name with `call(args...)`, `enqueue(&tasks, args...)`
+/// and `NAME`.
 ///
 /// ```ignore
 /// use githubapp::prelude::*;
@@ -113,7 +113,10 @@ pub fn on(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   attempt counts as failed;
 /// - `name = "sync-labels"`: the name the task is stored under (default: the function's
 ///   `module::path::name`). Set it before renaming or moving the function, so tasks already
-///   queued still find it.
+///   queued still find it;
+/// - `queue = "slow"`: run on a named queue (1-16 of `a-z`, `0-9`, `_`), stored apart from
+///   the default one and served by its own worker pool, so slow tasks cannot hold up webhook
+///   work; `myapp worker --queue slow` serves only that queue.
 ///
 /// The function must be a non-generic `async fn` without `self`, returning `()`,
 /// `githubapp::Result<()>` or `Result<(), E>`.

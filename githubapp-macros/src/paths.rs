@@ -71,6 +71,8 @@ paths! {
     module_path => [::core::module_path]
     /// `file!`.
     file => [::core::file]
+    /// `concat!`.
+    concat => [::core::concat]
     /// `line!`.
     line => [::core::line]
     /// `assert!` (evaluated by rustc inside a `const`).

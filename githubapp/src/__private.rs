@@ -95,6 +95,8 @@ pub struct TaskDescriptor {
     pub line: u32,
     pub retries: Option<u32>,
     pub timeout: Option<core::time::Duration>,
+    /// `queue = "..."`: the named queue the task runs on (`None`: the default queue).
+    pub queue: Option<&'static str>,
     pub call: TaskFn,
 }
 

@@ -44,6 +44,7 @@ pub struct AppBuilder {
     registry: Option<Registry>,
     states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     queue: Option<Arc<dyn Queue>>,
+    named_queues: std::collections::BTreeMap<String, Arc<dyn Queue>>,
     client_config: Option<ClientConfig>,
     worker: WorkerConfig,
 }
@@ -63,6 +64,7 @@ impl App {
             registry: None,
             states: HashMap::new(),
             queue: None,
+            named_queues: std::collections::BTreeMap::new(),
             client_config: None,
             worker: WorkerConfig::default(),
         }
@@ -85,14 +87,36 @@ impl App {
         crate::server::router(self.ctx.clone())
     }
 
-    /// Starts this process's workers; they run until [`WorkerHandle::shutdown`].
+    /// Starts this process's workers, one pool per queue (the default queue and each named
+    /// queue, each with the configured concurrency); they run until [`WorkerHandle::shutdown`].
     pub fn spawn_workers(&self) -> WorkerHandle {
-        let (tx, mut rx) = tokio::sync::watch::channel(false);
-        let worker = Worker::new(self.ctx.clone(), self.worker.clone());
-        let join = tokio::spawn(worker.run(async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }));
-        WorkerHandle { stop: tx, join }
+        self.spawn_workers_for(None)
+    }
+
+    /// [`App::spawn_workers`] for some queues only: `"default"` is the default queue, other
+    /// names are named queues (`None`: all of them).
+    pub fn spawn_workers_for(&self, only: Option<&[String]>) -> WorkerHandle {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut joins = Vec::new();
+        for (name, queue) in self.queues(only) {
+            let mut rx = rx.clone();
+            let worker = Worker::for_queue(self.ctx.clone(), queue, self.worker.clone());
+            tracing::debug!(queue = %name, "starting workers");
+            joins.push(tokio::spawn(worker.run(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })));
+        }
+        WorkerHandle { stop: tx, joins }
+    }
+
+    /// The queues workers serve: `("default", default queue)` and each named queue, filtered.
+    fn queues(&self, only: Option<&[String]>) -> Vec<(String, Arc<dyn Queue>)> {
+        let mut all = vec![("default".to_owned(), self.ctx.queue().clone())];
+        all.extend(self.ctx.named_queues().iter().map(|(n, q)| (n.clone(), q.clone())));
+        match only {
+            Some(names) => all.into_iter().filter(|(n, _)| names.contains(n)).collect(),
+            None => all,
+        }
     }
 
     /// Serves HTTP and runs workers on the configured address until ctrl-c / SIGTERM.
@@ -103,8 +127,24 @@ impl App {
 
     /// Runs workers only (no HTTP) until ctrl-c / SIGTERM: the `worker` subcommand.
     pub async fn run_worker(self) -> Result<()> {
-        let worker = Worker::new(self.ctx.clone(), self.worker.clone());
-        worker.run(crate::server::shutdown_signal()).await;
+        self.run_worker_for(None).await
+    }
+
+    /// [`App::run_worker`] for some queues only (see [`App::spawn_workers_for`]); an unknown
+    /// queue name is an error.
+    pub async fn run_worker_for(self, only: Option<&[String]>) -> Result<()> {
+        if let Some(names) = only {
+            let known: Vec<String> = self.queues(None).into_iter().map(|(n, _)| n).collect();
+            if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
+                return Err(Error::Registry(format!(
+                    "no task queue named `{unknown}`; this app's queues are: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let workers = self.spawn_workers_for(only);
+        crate::server::shutdown_signal().await;
+        workers.shutdown().await;
         Ok(())
     }
 
@@ -150,14 +190,16 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener> {
 #[derive(Debug)]
 pub struct WorkerHandle {
     stop: tokio::sync::watch::Sender<bool>,
-    join: tokio::task::JoinHandle<()>,
+    joins: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl WorkerHandle {
     /// Stops leasing, waits for running tasks (within the grace period), then returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        let _ = self.join.await;
+        for join in self.joins {
+            let _ = join.await;
+        }
     }
 }
 
@@ -246,6 +288,13 @@ impl AppBuilder {
         self
     }
 
+    /// The queue of tasks with `queue = "name"` (default: connected by
+    /// [`connect_queue`](Self::connect_queue), or a new [`MemoryQueue`] on the memory backend).
+    pub fn named_queue(mut self, name: impl Into<String>, queue: Arc<dyn Queue>) -> Self {
+        self.named_queues.insert(name.into(), queue);
+        self
+    }
+
     /// The task queue (default: a new [`MemoryQueue`]).
     pub fn queue(mut self, queue: Arc<dyn Queue>) -> Self {
         self.queue = Some(queue);
@@ -314,12 +363,27 @@ impl AppBuilder {
                 )));
             }
         };
+        let mut named_queues = self.named_queues;
+        for (name, task) in registry.task_queues() {
+            if named_queues.contains_key(name) {
+                continue;
+            }
+            if queue.backend() != "memory" {
+                return Err(Error::Registry(format!(
+                    "task queue `{name}` (of task `{}` at {}:{}) is not connected: call \
+                     `.connect_queue().await?` before `.build()`, or pass `.named_queue(\"{name}\", ...)`",
+                    task.name, task.file, task.line
+                )));
+            }
+            named_queues.insert(name.to_owned(), Arc::new(MemoryQueue::new()));
+        }
         let ctx = AppContext {
             inner: Arc::new(AppInner {
                 config: self.config,
                 registry,
                 client,
                 queue,
+                named_queues: Arc::new(named_queues),
                 verifier,
                 states: self.states,
             }),
@@ -333,6 +397,14 @@ impl AppBuilder {
     pub async fn connect_queue(mut self) -> Result<Self> {
         if self.queue.is_none() {
             self.queue = Some(crate::tasks::connect(&self.config).await?);
+        }
+        let registry = self.registry.get_or_insert_with(Registry::global);
+        let names: Vec<&'static str> = registry.task_queues().into_keys().collect();
+        for name in names {
+            if !self.named_queues.contains_key(name) {
+                let queue = crate::tasks::connect_named(&self.config, name).await?;
+                self.named_queues.insert(name.to_owned(), queue);
+            }
         }
         Ok(self)
     }

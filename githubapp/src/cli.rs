@@ -3,7 +3,7 @@
 //! ```text
 //! myapp [serve]                 web server + workers (default)
 //! myapp web                     web server only
-//! myapp worker                  workers only, against a shared queue (redis, postgres, sqlite)
+//! myapp worker [--queue NAME]   workers only, against a shared queue (redis, postgres, sqlite)
 //! myapp tasks list|show|retry|purge|stats   inspect and repair the task queue
 //! myapp receive --event issues --payload issue.json [--action opened] [--dry-run]
 //! myapp routes                  every handler and route with file:line
@@ -36,9 +36,17 @@ enum Command {
     Web,
     /// Run background work from the shared task queue, without HTTP. Start as many as you
     /// need, on as many machines, against one Redis or PostgreSQL.
-    Worker,
+    Worker {
+        /// Serve only this queue (`default`, or a `queue = "..."` of a task); repeat for
+        /// several. Default: every queue.
+        #[arg(long = "queue", value_name = "NAME")]
+        queues: Vec<String>,
+    },
     /// Inspect and repair the task queue.
     Tasks {
+        /// The queue: `default`, or a `queue = "..."` of a task.
+        #[arg(long, global = true, default_value = "default", value_name = "NAME")]
+        queue: String,
         #[command(subcommand)]
         command: TasksCommand,
     },
@@ -121,8 +129,11 @@ where
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => build_server().await?.serve().await,
         Command::Web => build_server().await?.serve_web().await,
-        Command::Worker => build_worker().await?.run_worker().await,
-        Command::Tasks { command } => tasks(command).await,
+        Command::Worker { queues } => {
+            let only = (!queues.is_empty()).then_some(queues);
+            build_worker().await?.run_worker_for(only.as_deref()).await
+        }
+        Command::Tasks { queue, command } => tasks(&queue, command).await,
         Command::Receive { event, payload, action, installation, dry_run } => {
             receive(&event, &payload, action, installation, dry_run).await
         }
@@ -163,9 +174,14 @@ async fn build_worker() -> Result<App> {
     App::builder().config(config).registry(registry).connect_queue().await?.build()
 }
 
-async fn tasks(command: TasksCommand) -> Result<()> {
+async fn tasks(queue_name: &str, command: TasksCommand) -> Result<()> {
     let config = Config::from_env()?;
-    let queue = crate::tasks::connect(&config).await?;
+    let (queue, namespace) = if queue_name == "default" {
+        (crate::tasks::connect(&config).await?, config.task_namespace.clone())
+    } else {
+        let namespace = crate::tasks::named_namespace(&config, queue_name)?;
+        (crate::tasks::connect_named(&config, queue_name).await?, namespace)
+    };
     let print = |t: &crate::tasks::TaskInfo| {
         println!(
             "{:<24} {:<10} {}/{}  {}{}",
@@ -184,7 +200,7 @@ async fn tasks(command: TasksCommand) -> Result<()> {
                 "{} {} task(s) in `{}` ({})",
                 list.len(),
                 if dead { "dead" } else { "pending" },
-                config.task_namespace,
+                namespace,
                 queue.backend()
             );
             list.iter().for_each(print);
@@ -212,7 +228,7 @@ async fn tasks(command: TasksCommand) -> Result<()> {
                 s.running,
                 s.dead,
                 queue.backend(),
-                config.task_namespace
+                namespace
             );
         }
     }
@@ -268,6 +284,9 @@ pub fn routes_table(registry: &Registry, webhook_path: &str) -> String {
         }
         if let Some(d) = t.timeout {
             flags.push(format!("timeout={d:?}"));
+        }
+        if let Some(q) = t.queue {
+            flags.push(format!("queue={q}"));
         }
         out.push_str(&format!(
             "  {:<40} {}::{:<20} {:<24} {}:{}\n",
@@ -407,17 +426,11 @@ async fn check(offline: bool) -> Result<()> {
         ),
         Err(e) => line(false, "registry", e.to_string()),
     }
-    let queue = match crate::tasks::connect(&config).await {
-        Ok(q) => q,
-        Err(e) => {
-            line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
-            return Err(e);
-        }
-    };
-    let app = match App::builder().config(config.clone()).registry(registry).queue(queue).build() {
+    let builder = App::builder().config(config.clone()).registry(registry).connect_queue().await;
+    let app = match builder.and_then(|b| b.build()) {
         Ok(app) => app,
         Err(e) => {
-            line(false, "app", e.to_string());
+            line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
             return Err(e);
         }
     };
@@ -428,6 +441,12 @@ async fn check(offline: bool) -> Result<()> {
     match app.context().queue().stats().await {
         Ok(s) => line(true, &format!("task queue ({})", app.context().queue().backend()), format!("{s:?}")),
         Err(e) => line(false, "task queue", e.to_string()),
+    }
+    for (name, queue) in app.context().named_queues() {
+        match queue.stats().await {
+            Ok(s) => line(true, &format!("task queue `{name}` ({})", queue.backend()), format!("{s:?}")),
+            Err(e) => line(false, &format!("task queue `{name}`"), e.to_string()),
+        }
     }
     if !offline && let Some(client) = app.context().app_client() {
         {

@@ -22,6 +22,8 @@ pub(crate) struct AppInner {
     pub(crate) registry: Registry,
     pub(crate) client: Option<Client>,
     pub(crate) queue: Arc<dyn Queue>,
+    /// Named queues (`queue = "..."` on tasks), by name.
+    pub(crate) named_queues: Arc<std::collections::BTreeMap<String, Arc<dyn Queue>>>,
     pub(crate) verifier: Option<Verifier>,
     pub(crate) states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
@@ -48,9 +50,13 @@ impl AppContext {
     pub fn queue(&self) -> &Arc<dyn Queue> {
         &self.inner.queue
     }
-    /// The task queue as a [`Tasks`](crate::tasks::Tasks) handle (no installation).
+    /// The task queues as a [`Tasks`](crate::tasks::Tasks) handle (no installation).
     pub fn tasks(&self) -> crate::tasks::Tasks {
-        crate::tasks::Tasks::new(self.inner.queue.clone())
+        crate::tasks::Tasks::with_named(self.inner.queue.clone(), self.inner.named_queues.clone())
+    }
+    /// The named queues (`queue = "..."` on tasks), by name.
+    pub fn named_queues(&self) -> &std::collections::BTreeMap<String, Arc<dyn Queue>> {
+        &self.inner.named_queues
     }
     /// The App-authenticated client (JWT), when app credentials are configured.
     pub fn app_client(&self) -> Option<&Client> {

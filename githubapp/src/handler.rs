@@ -174,7 +174,7 @@ impl<T: Send + Sync + 'static> FromDelivery for State<T> {
 /// The task queue; tasks enqueued through it act for the delivery's installation.
 impl FromDelivery for Tasks {
     async fn from_delivery(ctx: &HandlerContext) -> Result<Self, Error> {
-        let tasks = Tasks::new(ctx.app.queue().clone());
+        let tasks = ctx.app.tasks();
         Ok(match ctx.delivery().installation_id {
             Some(id) => tasks.for_installation(id),
             None => tasks,

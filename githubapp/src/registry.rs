@@ -111,6 +111,17 @@ impl Registry {
         &self.tasks
     }
 
+    /// The named queues tasks run on (`queue = "..."`), each with the first task that names it.
+    pub fn task_queues(&self) -> std::collections::BTreeMap<&'static str, &'static TaskDescriptor> {
+        let mut out = std::collections::BTreeMap::new();
+        for t in &self.tasks {
+            if let Some(q) = t.queue {
+                out.entry(q).or_insert(*t);
+            }
+        }
+        out
+    }
+
     /// The task registered under `name`.
     pub fn task(&self, name: &str) -> Option<&'static TaskDescriptor> {
         self.tasks.iter().copied().find(|t| t.name == name)
@@ -249,6 +260,7 @@ mod tests {
         line: 3,
         retries: None,
         timeout: None,
+        queue: None,
         call: run,
     };
     static SECOND: TaskDescriptor = TaskDescriptor {
@@ -259,6 +271,7 @@ mod tests {
         line: 9,
         retries: None,
         timeout: None,
+        queue: Some("slow"),
         call: run,
     };
 
@@ -269,7 +282,9 @@ mod tests {
         assert!(one.validate("/webhook").is_ok());
         assert_eq!(one.task("sync").map(|t| t.fn_name), Some("sync"));
         assert!(one.task("nope").is_none());
+        assert!(one.task_queues().is_empty());
         let two = Registry::empty().with_tasks(vec![&FIRST, &SECOND]).filter(|_| true);
+        assert_eq!(two.task_queues().get("slow").map(|t| t.fn_name), Some("other"));
         let err = two.validate("/webhook").unwrap_err().to_string();
         assert!(
             err.contains("task name `sync` is registered twice: `app::a::sync` at src/a.rs:3 and `app::b::other` at src/b.rs:9"),

@@ -14,22 +14,22 @@ use syn::spanned::Spanned;
 // output:
 //     pub async fn post_summary(gh: Client, repo: String, number: u64) -> Result<()> { body }
 //     /// Enqueues the `post_summary` task ...
-//     pub mod post_summary {
-//         use super::*;
-//         pub const NAME: &str = module_path!();            // `crate::path::post_summary`
+//     pub struct post_summary { __githubapp_private: () }
+//     impl post_summary {
+//         pub const NAME: &'static str = concat!(module_path!(), "::post_summary");
 //         pub fn call(repo: String, number: u64) -> TaskCall {
-//             TaskCall::__new(NAME, Some(5), [<String as TaskArgument>::__encode(&repo), <u64 as TaskArgument>::__encode(&number)])
+//             TaskCall::__new(Self::NAME, Some(5), None, [<String as TaskArgument>::__encode(&repo), ...])
 //         }
 //         pub async fn enqueue(tasks: &Tasks, repo: String, number: u64) -> Result<Enqueued, Error> {
-//             call(repo, number).enqueue(tasks).await
+//             Self::call(repo, number).enqueue(tasks).await
 //         }
-//         pub(super) fn __run(ctx: TaskContext) -> HandlerFuture {
+//         pub fn __run(ctx: TaskContext) -> HandlerFuture {
 //             Box::pin(async move {
 //                 let mut args = ctx.__args(2)?;
 //                 let arg0 = <Client as FromTask>::from_task(&ctx).await?;
 //                 let arg1 = <String as TaskArgument>::__decode_next(&mut args, "repo", &ctx)?;
 //                 let arg2 = <u64 as TaskArgument>::__decode_next(&mut args, "number", &ctx)?;
-//                 IntoHandlerResult::into_handler_result(super::post_summary(arg0, arg1, arg2).await)
+//                 IntoHandlerResult::into_handler_result(post_summary(arg0, arg1, arg2).await)
 //             })
 //         }
 //     }
@@ -55,13 +55,15 @@ pub(crate) fn expand(task: &Task) -> TokenStream {
 
     let name = match &task.name {
         Some(lit) => quote!(#lit),
-        // Inside the generated module, `module_path!()` is `crate::path::<fn name>`.
         None => {
             let module_path = paths::module_path(call_site);
-            quote!(#module_path!())
+            let concat = paths::concat(call_site);
+            let suffix = format!("::{display}");
+            quote!(#concat!(#module_path!(), #suffix))
         }
     };
     let retries = paths::retries(task.retries);
+    let queue = paths::option(task.queue.as_ref().map(|lit| quote!(#lit)));
 
     let serialized: Vec<&Param> = task.params.iter().filter(|p| !p.inject).collect();
     let names: Vec<&Ident> = serialized.iter().map(|p| &p.ident).collect();
@@ -108,7 +110,7 @@ pub(crate) fn expand(task: &Task) -> TokenStream {
     let into_handler_result = paths::into_handler_result(result_span);
     let output = Ident::new("__githubapp_output", result_span);
     let call_user = quote_spanned! {result_span=>
-        let #output = super::#ident(#(#vars),*).await;
+        let #output = #ident(#(#vars),*).await;
         #into_handler_result::into_handler_result(#output)
     };
     let args_binding =
@@ -116,36 +118,43 @@ pub(crate) fn expand(task: &Task) -> TokenStream {
 
     let descriptor = descriptor(task, ident, &display);
     let submit = paths::submit(call_site);
-    let mod_doc = format!(
+    let type_doc = format!(
         "Enqueues the [`{display}`](fn@{display}) task: `{display}::enqueue(&tasks, ...)`, or \
          `{display}::call(...)` to set a delay, an idempotency key or an installation first."
     );
+    let private = format_ident!("__githubapp_private", span = hidden);
 
+    // A braced struct lives in the type namespace only, so it can share the function's name:
+    // `post_summary(..)` is the function, `post_summary::enqueue(..)` its associated function.
+    // (A module would need `use super::*`, which fails for tasks declared inside a function.)
     quote! {
         #func
 
         #(#cfgs)*
-        #[doc = #mod_doc]
-        #[allow(dead_code, clippy::too_many_arguments)]
-        #vis mod #ident {
-            #[allow(unused_imports)]
-            use super::*;
+        #[doc = #type_doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident {
+            #private: (),
+        }
 
+        #(#cfgs)*
+        #[allow(dead_code, clippy::too_many_arguments)]
+        impl #ident {
             /// The name this task is queued under.
-            pub const NAME: &str = #name;
+            pub const NAME: &'static str = #name;
 
             /// One call of the task with these arguments; set options, then `.enqueue(&tasks)`.
             pub fn call(#(#names: #types),*) -> #task_call {
-                #task_call::__new(NAME, #retries, [#(#encodes),*])
+                #task_call::__new(Self::NAME, #retries, #queue, [#(#encodes),*])
             }
 
             /// Enqueues the task with these arguments, for the installation `tasks` acts for.
             pub async fn enqueue(#tasks_var: &#tasks, #(#names: #types),*) -> #result<#enqueued, #error> {
-                call(#(#names),*).enqueue(#tasks_var).await
+                Self::call(#(#names),*).enqueue(#tasks_var).await
             }
 
             #[doc(hidden)]
-            pub(super) fn __run(#ctx: #task_context) -> #handler_future {
+            pub fn __run(#ctx: #task_context) -> #handler_future {
                 #boxed::pin(async move {
                     #args_binding
                     #(#bindings)*
@@ -172,6 +181,7 @@ fn descriptor(task: &Task, ident: &Ident, display: &str) -> TokenStream {
     let line = paths::line(span);
     let retries = paths::retries(task.retries);
     let timeout = paths::timeout(task.timeout_ms);
+    let queue = paths::option(task.queue.as_ref().map(|lit| quote!(#lit)));
     quote! {
         #descriptor {
             name: #ident::NAME,
@@ -181,6 +191,7 @@ fn descriptor(task: &Task, ident: &Ident, display: &str) -> TokenStream {
             line: #line!(),
             retries: #retries,
             timeout: #timeout,
+            queue: #queue,
             call: #ident::__run,
         }
     }

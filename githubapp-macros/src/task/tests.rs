@@ -36,6 +36,8 @@ fn accepts_every_flag() {
         quote!(name = "sync-labels"),
         quote!(name = "billing/invoice.v2:send_mail"),
         quote!(retries = 5, timeout = "30s", name = "x",),
+        quote!(queue = "slow"),
+        quote!(queue = "emails_2"),
     ] {
         assert_eq!(errors(args.clone()), Vec::<String>::new(), "{args}");
     }
@@ -58,13 +60,18 @@ fn rejects_bad_flags_with_the_fix() {
     );
     assert_eq!(errors(quote!(retries = 1, retries = 2)), one("duplicate flag `retries`"));
     assert_eq!(
-        errors(quote!(queue = "slow")),
-        one("`queue` is not supported: every task runs on the app's task queue \
-             (`GITHUBAPP_TASK_QUEUE`); remove it")
+        errors(quote!(queue = "Slow")),
+        one("queue name `Slow` must be 1-16 of `a-z`, `0-9`, `_`, starting with a letter")
     );
     assert_eq!(
+        errors(quote!(queue = "default")),
+        one("`default` is the default queue; remove `queue = \"default\"`")
+    );
+    assert_eq!(errors(quote!(queue)), one("flag `queue` needs a value; write e.g. `queue = \"slow\"`"));
+    assert_eq!(
         errors(quote!(42)),
-        one("expected a flag: `retries = <n>`, `timeout = \"<duration>\"` or `name = \"<stable name>\"`")
+        one("expected a flag: `retries = <n>`, `timeout = \"<duration>\"`, `name = \"<stable name>\"` or \
+             `queue = \"<queue>\"`")
     );
 }
 
@@ -179,8 +186,9 @@ fn expansion_names_each_part() {
         out.contains("pub async fn post_summary (gh : Client , (a , b) : (u8 , u8) , tasks : u64)"),
         "{out}"
     );
-    assert!(out.contains("pub mod post_summary"), "{out}");
-    assert!(out.contains("pub const NAME : & str = \"post\""), "{out}");
+    assert!(out.contains("pub struct post_summary"), "{out}");
+    assert!(out.contains("impl post_summary"), "{out}");
+    assert!(out.contains("pub const NAME : & 'static str = \"post\""), "{out}");
     // A pattern argument is taken by position; `tasks` is taken, so the handle is renamed.
     assert!(out.contains("pub fn call (arg1 : (u8 , u8) , tasks : u64)"), "{out}");
     assert!(
@@ -188,5 +196,6 @@ fn expansion_names_each_part() {
         "{out}"
     );
     assert!(out.contains(":: core :: option :: Option :: Some (5u32)"), "{out}");
+    assert!(out.contains("queue : :: core :: option :: Option :: None"), "{out}");
     assert!(out.contains("fn_name : \"post_summary\""), "{out}");
 }

@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Lit, LitStr, Meta, Pat, Type};
 
 /// The flags `#[github::task]` knows, in the order they are documented.
-const FLAGS: &[&str] = &["retries", "timeout", "name"];
+const FLAGS: &[&str] = &["retries", "timeout", "name", "queue"];
 
 /// Other names people reach for, mapped to our flag (only used to suggest).
 const FLAG_ALIASES: &[(&str, &str)] = &[
@@ -26,7 +26,12 @@ const FLAG_ALIASES: &[(&str, &str)] = &[
     ("time_limit", "timeout"),
     ("id", "name"),
     ("task_name", "name"),
+    ("queue_name", "queue"),
+    ("lane", "queue"),
 ];
+
+/// Longest accepted `queue = "..."`.
+const MAX_QUEUE_LEN: usize = 16;
 
 /// Longest accepted `name = "..."`.
 const MAX_NAME_LEN: usize = 200;
@@ -40,6 +45,8 @@ pub(crate) struct Task {
     pub(crate) func: ItemFn,
     /// `name = "..."`, if given.
     pub(crate) name: Option<LitStr>,
+    /// `queue = "..."`, if given.
+    pub(crate) queue: Option<LitStr>,
     pub(crate) retries: Option<u32>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) params: Vec<Param>,
@@ -79,10 +86,18 @@ pub(crate) fn validate(cx: &mut Ctxt, args: &OnArgs, mut func: ItemFn) -> Task {
     }
     signature::check_fn(cx, &func.sig, "task");
     let params = check_params(cx, &mut func);
-    Task { func, name: flags.name, retries: flags.retries, timeout_ms: flags.timeout_ms, params }
+    Task {
+        func,
+        name: flags.name,
+        queue: flags.queue,
+        retries: flags.retries,
+        timeout_ms: flags.timeout_ms,
+        params,
+    }
 }
 
-const EXPECTED_FLAGS: &str = "`retries = <n>`, `timeout = \"<duration>\"` or `name = \"<stable name>\"`";
+const EXPECTED_FLAGS: &str =
+    "`retries = <n>`, `timeout = \"<duration>\"`, `name = \"<stable name>\"` or `queue = \"<queue>\"`";
 
 /// The flags seen so far.
 #[derive(Default)]
@@ -91,6 +106,7 @@ struct Flags {
     retries: Option<u32>,
     timeout_ms: Option<u64>,
     name: Option<LitStr>,
+    queue: Option<LitStr>,
 }
 
 // input:  retries = 1000
@@ -118,11 +134,7 @@ fn check_flag(cx: &mut Ctxt, flags: &mut Flags, name: &Ident, value: Option<&Fla
             };
             cx.error_spanned_by(tokens, "tasks always run on a worker; remove `background`");
         }
-        "queue" => cx.error_spanned_by(
-            name,
-            "`queue` is not supported: every task runs on the app's task queue \
-             (`GITHUBAPP_TASK_QUEUE`); remove it",
-        ),
+        "queue" => flags.queue = check_queue(cx, name, value),
         _ => {
             let alias = FLAG_ALIASES.iter().find(|(alias, _)| *alias == flag).map(|(_, flag)| *flag);
             let msg = match alias.or_else(|| lookup::suggest(&flag, FLAGS.iter().copied())) {
@@ -170,6 +182,39 @@ fn check_name(cx: &mut Ctxt, flag: &Ident, value: Option<&FlagValue>) -> Option<
         }
         None => Some(lit),
     }
+}
+
+/// `queue = "slow"`: a named queue, stored apart from the default one and served by its own
+/// worker pool (`myapp worker --queue slow` serves only it).
+// input:  queue = "Slow"
+// output: error "queue name `Slow` must be 1-16 of `a-z`, `0-9`, `_`, starting with a letter"
+fn check_queue(cx: &mut Ctxt, flag: &Ident, value: Option<&FlagValue>) -> Option<LitStr> {
+    let Some(value) = value.filter(|value| !value.tokens.is_empty()) else {
+        cx.error_spanned_by(flag, "flag `queue` needs a value; write e.g. `queue = \"slow\"`");
+        return None;
+    };
+    let Ok(Lit::Str(lit)) = syn::parse2::<Lit>(value.tokens.clone()) else {
+        cx.error_spanned_by(&value.tokens, "`queue` expects a string literal, e.g. `queue = \"slow\"`");
+        return None;
+    };
+    let text = lit.value();
+    let valid = text.len() <= MAX_QUEUE_LEN
+        && text.starts_with(|c: char| c.is_ascii_lowercase())
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        cx.error_spanned_by(
+            &lit,
+            format!(
+                "queue name `{text}` must be 1-{MAX_QUEUE_LEN} of `a-z`, `0-9`, `_`, starting with a letter"
+            ),
+        );
+        return None;
+    }
+    if text == "default" {
+        cx.error_spanned_by(&lit, "`default` is the default queue; remove `queue = \"default\"`");
+        return None;
+    }
+    Some(lit)
 }
 
 /// Sorts the arguments into injected and serialized ones, removing the `#[inject]` markers.

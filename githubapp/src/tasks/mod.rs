@@ -233,10 +233,41 @@ pub trait Queue: Send + Sync + 'static {
 /// Connects the backend the configuration names (`GITHUBAPP_TASK_QUEUE`), creating or
 /// migrating its schema. A backend whose cargo feature is off explains how to turn it on.
 pub async fn connect(config: &crate::Config) -> Result<std::sync::Arc<dyn Queue>, crate::Error> {
+    connect_namespace(config, &config.task_namespace).await
+}
+
+/// The namespace of the named queue `name` (`queue = "name"` on a task):
+/// `<GITHUBAPP_TASK_NAMESPACE>__<name>`, so each named queue is stored apart from the others.
+pub fn named_namespace(config: &crate::Config, name: &str) -> Result<String, crate::Error> {
+    let ns = format!("{}__{name}", config.task_namespace);
+    if ns.len() > 40 {
+        return Err(crate::ConfigError::Invalid {
+            var: "GITHUBAPP_TASK_NAMESPACE",
+            reason: format!(
+                "the namespace of queue `{name}` would be `{ns}`, longer than 40 characters; \
+                 shorten GITHUBAPP_TASK_NAMESPACE or the queue name"
+            ),
+        }
+        .into());
+    }
+    Ok(ns)
+}
+
+/// Connects the named queue `name` of the configured backend (see [`named_namespace`]).
+pub async fn connect_named(
+    config: &crate::Config,
+    name: &str,
+) -> Result<std::sync::Arc<dyn Queue>, crate::Error> {
+    connect_namespace(config, &named_namespace(config, name)?).await
+}
+
+async fn connect_namespace(
+    config: &crate::Config,
+    ns: &str,
+) -> Result<std::sync::Arc<dyn Queue>, crate::Error> {
     use crate::config::{ConfigError, QueueKind};
     use std::sync::Arc;
-    #[allow(unused_variables)]
-    let ns = config.task_namespace.as_str();
+    let _ = ns; // unused when no durable backend is compiled in
     #[allow(unused_variables)]
     let url = |var: &'static str, value: &Option<crate::config::Secret>, hint: &'static str| {
         value.as_ref().map(|s| s.expose().to_string()).ok_or(ConfigError::Missing { var, hint })

@@ -29,6 +29,7 @@
 //! }
 //! ```
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -53,6 +54,7 @@ pub const DEFAULT_TASK_RETRIES: u32 = 3;
 #[derive(Clone)]
 pub struct Tasks {
     queue: Arc<dyn Queue>,
+    named: Arc<BTreeMap<String, Arc<dyn Queue>>>,
     installation_id: Option<u64>,
 }
 
@@ -60,20 +62,43 @@ impl std::fmt::Debug for Tasks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tasks")
             .field("backend", &self.queue.backend())
+            .field("named_queues", &self.named.keys().collect::<Vec<_>>())
             .field("installation_id", &self.installation_id)
             .finish()
     }
 }
 
 impl Tasks {
-    /// A handle on `queue` with no installation.
+    /// A handle on `queue` with no installation and no named queues.
     pub fn new(queue: Arc<dyn Queue>) -> Self {
-        Tasks { queue, installation_id: None }
+        Tasks { queue, named: Arc::default(), installation_id: None }
     }
 
-    /// The same queue; tasks enqueued through the result act for installation `id`.
+    pub(crate) fn with_named(queue: Arc<dyn Queue>, named: Arc<BTreeMap<String, Arc<dyn Queue>>>) -> Self {
+        Tasks { queue, named, installation_id: None }
+    }
+
+    /// The same queues; tasks enqueued through the result act for installation `id`.
     pub fn for_installation(&self, id: u64) -> Self {
-        Tasks { queue: self.queue.clone(), installation_id: Some(id) }
+        Tasks { installation_id: Some(id), ..self.clone() }
+    }
+
+    /// The named queue `name` (tasks with `queue = "name"` run there).
+    pub fn named_queue(&self, name: &str) -> Option<&Arc<dyn Queue>> {
+        self.named.get(name)
+    }
+
+    /// The queue a task with `queue = name` (`None`: the default queue) is stored on.
+    pub fn queue_for(&self, name: Option<&str>) -> Result<&Arc<dyn Queue>, Error> {
+        match name {
+            None => Ok(&self.queue),
+            Some(name) => self.named.get(name).ok_or_else(|| {
+                Error::handler(format!(
+                    "task queue `{name}` is not connected on this `Tasks` handle; take `Tasks` as an \
+                     argument or use `App::tasks()`, whose queues come from the registered tasks"
+                ))
+            }),
+        }
     }
 
     /// The installation tasks enqueued through this handle act for.
@@ -81,13 +106,13 @@ impl Tasks {
         self.installation_id
     }
 
-    /// The underlying queue (for inspection: `stats`, `dead`, `pending`, ...).
+    /// The default queue (for inspection: `stats`, `dead`, `pending`, ...).
     pub fn queue(&self) -> &Arc<dyn Queue> {
         &self.queue
     }
 
-    /// Counts by state: queue depth (`queued` + `scheduled`), in flight (`running`), retries
-    /// and dead tasks.
+    /// Counts by state of the default queue: queue depth (`queued` + `scheduled`), in flight
+    /// (`running`), retries and dead tasks. [`Tasks::named_queue`] gives the others.
     pub async fn stats(&self) -> Result<QueueStats, Error> {
         Ok(self.queue.stats().await?)
     }
@@ -104,6 +129,7 @@ impl Tasks {
 #[must_use = "a task call does nothing until `.enqueue(&tasks)` is awaited"]
 pub struct TaskCall {
     name: &'static str,
+    queue: Option<&'static str>,
     payload: Result<Bytes, Arc<serde_json::Error>>,
     max_attempts: u32,
     run_at: Option<SystemTime>,
@@ -119,6 +145,7 @@ impl TaskCall {
     pub fn __new<const N: usize>(
         name: &'static str,
         retries: Option<u32>,
+        queue: Option<&'static str>,
         args: [Result<serde_json::Value, serde_json::Error>; N],
     ) -> Self {
         let payload = args
@@ -129,6 +156,7 @@ impl TaskCall {
             .map_err(Arc::new);
         TaskCall {
             name,
+            queue,
             payload,
             max_attempts: retries.unwrap_or(DEFAULT_TASK_RETRIES).saturating_add(1),
             run_at: None,
@@ -140,6 +168,11 @@ impl TaskCall {
     /// The task's registered name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The named queue the task runs on (`queue = "..."`), or `None` for the default queue.
+    pub fn queue(&self) -> Option<&'static str> {
+        self.queue
     }
 
     /// Runs the task no earlier than `delay` from now.
@@ -190,9 +223,10 @@ impl TaskCall {
     /// queue cannot be reached (nothing is stored then).
     pub async fn enqueue(self, tasks: &Tasks) -> Result<Enqueued, Error> {
         let name = self.name;
+        let queue = tasks.queue_for(self.queue)?;
         let task = self.into_new_task(tasks.installation_id)?;
         let installation = task.installation_id;
-        let enqueued = tasks.queue.enqueue(task).await?;
+        let enqueued = queue.enqueue(task).await?;
         tracing::debug!(
             task = name,
             id = enqueued.id(),
@@ -300,7 +334,7 @@ impl FromTask for Client {
 
 impl FromTask for Tasks {
     async fn from_task(ctx: &TaskContext) -> Result<Self, Error> {
-        Ok(Tasks { queue: ctx.app.queue().clone(), installation_id: ctx.meta.installation_id })
+        Ok(Tasks { installation_id: ctx.meta.installation_id, ..ctx.app.tasks() })
     }
 }
 

@@ -50,23 +50,39 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// Leases tasks from the queue and runs them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Worker {
     app: AppContext,
+    queue: Arc<dyn Queue>,
     config: WorkerConfig,
 }
 
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("backend", &self.queue.backend())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
 impl Worker {
-    /// A worker for this app.
+    /// A worker for this app's default queue.
     pub fn new(app: AppContext, config: WorkerConfig) -> Self {
-        Worker { app, config }
+        let queue = app.queue().clone();
+        Worker { app, queue, config }
+    }
+
+    /// A worker for one of this app's queues (a named queue: `queue = "..."` on tasks).
+    pub fn for_queue(app: AppContext, queue: Arc<dyn Queue>, config: WorkerConfig) -> Self {
+        Worker { app, queue, config }
     }
 
     /// Runs until `shutdown` resolves, then stops leasing and waits up to
     /// [`WorkerConfig::shutdown_grace`] for running tasks; tasks still running after that are
     /// abandoned and their leases expire, so another worker runs them again: nothing is lost.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
-        let queue = self.app.queue().clone();
+        let queue = self.queue.clone();
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
@@ -127,9 +143,10 @@ impl Worker {
                         },
                     };
                     let app = self.app.clone();
+                    let queue = queue.clone();
                     let lease = self.config.lease;
                     running.spawn(async move {
-                        execute(&app, task, lease).await;
+                        execute(&app, &queue, task, lease).await;
                         drop(permit);
                     });
                 }
@@ -152,7 +169,7 @@ impl Worker {
 }
 
 /// Runs one leased task with heartbeats, then completes, retries or dead-letters it.
-pub(crate) async fn execute(app: &AppContext, task: LeasedTask, lease: Duration) {
+pub(crate) async fn execute(app: &AppContext, queue: &Arc<dyn Queue>, task: LeasedTask, lease: Duration) {
     let span = tracing::info_span!(
         "task",
         name = %task.name,
@@ -161,7 +178,6 @@ pub(crate) async fn execute(app: &AppContext, task: LeasedTask, lease: Duration)
         installation = task.installation_id.unwrap_or(0),
     );
     async {
-        let queue: &Arc<dyn Queue> = app.queue();
         let heartbeat_every = lease / 3;
         let work = run_task(app, &task);
         tokio::pin!(work);

@@ -63,6 +63,11 @@ async fn record(#[inject] seen: State<SharedSeen>, what: String) {
     seen.push(what);
 }
 
+#[github::task(queue = "slow", retries = 0)]
+async fn on_slow_queue(#[inject] seen: State<SharedSeen>, what: String) {
+    seen.push(format!("slow:{what}"));
+}
+
 async fn wait_dead(tasks: &Tasks, n: u64) -> githubapp::tasks::QueueStats {
     for _ in 0..500 {
         let stats = tasks.stats().await.unwrap();
@@ -167,4 +172,46 @@ async fn timeouts_and_unreadable_arguments_are_dead_lettered_with_the_reason() {
     error("cannot decode argument `what` of task `it::tasks::record`");
     error("not a JSON array");
     error("no task named `it::tasks::gone` is registered");
+}
+
+#[tokio::test]
+async fn named_queues_are_stored_apart_and_served_by_their_own_workers() {
+    let github = FakeGitHub::start().await;
+    let seen = Arc::new(Seen::default());
+    let app = app(&github, MODULE, seen.clone());
+    let tasks = app.tasks();
+    assert_eq!(on_slow_queue::call("x".into()).queue(), Some("slow"));
+    on_slow_queue::enqueue(&tasks, "x".into()).await.unwrap();
+    assert_eq!(tasks.stats().await.unwrap().queued, 0, "not on the default queue");
+    let slow = tasks.named_queue("slow").expect("the `slow` queue exists").clone();
+    assert_eq!(slow.stats().await.unwrap().queued, 1);
+
+    // Workers of the default queue alone leave it alone; the `slow` pool runs it.
+    let workers = app.spawn_workers_for(Some(&["default".to_string()]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    workers.shutdown().await;
+    assert_eq!(seen.count("slow:x"), 0);
+    let workers = app.spawn_workers_for(Some(&["slow".to_string()]));
+    assert!(seen.wait_for("slow:x", 1).await);
+    workers.shutdown().await;
+
+    let err = app.clone().run_worker_for(Some(&["nope".to_string()])).await.unwrap_err().to_string();
+    assert_eq!(err, "no task queue named `nope`; this app's queues are: default, slow");
+
+    // A bare handle knows no named queue: a clear error, nothing stored.
+    let bare = Tasks::new(tasks.queue().clone());
+    let err = on_slow_queue::enqueue(&bare, "y".into()).await.unwrap_err().to_string();
+    assert!(err.contains("task queue `slow` is not connected"), "{err}");
+    assert_eq!(tasks.queue().stats().await.unwrap().queued, 0);
+
+    // A durable default queue given without the named queue: a startup error naming the task.
+    let sqlite = githubapp::tasks::sqlite::SqliteQueue::open("sqlite::memory:", "it").await.unwrap();
+    let err = githubapp::App::builder()
+        .queue(Arc::new(sqlite))
+        .registry(githubapp::Registry::global().filter(|n| n.starts_with("it::tasks::")))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("task queue `slow` (of task `it::tasks::on_slow_queue` at"), "{err}");
+    assert!(err.contains(".connect_queue().await?"), "{err}");
 }

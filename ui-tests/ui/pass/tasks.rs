@@ -5,7 +5,7 @@
 
 use githubapp::events::IssuesEvent;
 use githubapp::prelude::*;
-use githubapp::tasks::TaskMeta;
+use githubapp::tasks::{TaskCall, TaskMeta};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -22,6 +22,12 @@ async fn post_report(#[inject] gh: Client, repo: String, number: u64, report: Re
 
 #[github::task(name = "cleanup")]
 async fn no_arguments() {}
+
+#[github::task(queue = "slow", retries = 1)]
+pub async fn on_named_queue(#[inject] gh: Client, org: String) -> Result<()> {
+    let _ = (gh, org);
+    Ok(())
+}
 
 #[github::task]
 async fn chained(#[inject] tasks: Tasks, #[inject] meta: TaskMeta, (a, b): (u8, u8)) -> Result<()> {
@@ -63,7 +69,18 @@ async fn cleanup(tasks: Tasks) -> &'static str {
     }
 }
 
+/// Tasks can be declared inside a function (doc tests, unit tests).
+fn declared_in_a_function() -> TaskCall {
+    #[github::task]
+    async fn local(number: u64, report: Report) {
+        let _ = (number, report.lines);
+    }
+    local::call(1, Report { lines: vec![] })
+}
+
 fn main() {
+    assert!(declared_in_a_function().name().ends_with("::local"));
+    assert_eq!(on_named_queue::call("octo".into()).queue(), Some("slow"));
     assert_eq!(no_arguments::NAME, "cleanup");
     // `<crate>::module::fn` (trybuild names the crate).
     assert!(post_report::NAME.ends_with("::post_report"));
