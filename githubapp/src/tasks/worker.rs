@@ -181,15 +181,20 @@ pub(crate) async fn execute(app: &AppContext, queue: &Arc<dyn Queue>, task: Leas
         let heartbeat_every = lease / 3;
         let work = run_task(app, &task);
         tokio::pin!(work);
-        let result = loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = tokio::time::sleep(heartbeat_every) => {
-                    if let Err(e) = queue.heartbeat(&task, lease).await {
-                        tracing::warn!(error = %e, "heartbeat failed");
+        // A task that finishes on its first poll needs no heartbeat timer. (Polling with a
+        // no-op waker first is fine: every later poll hands the real waker over.)
+        let result = match futures_util::FutureExt::now_or_never(&mut work) {
+            Some(r) => r,
+            None => loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    _ = tokio::time::sleep(heartbeat_every) => {
+                        if let Err(e) = queue.heartbeat(&task, lease).await {
+                            tracing::warn!(error = %e, "heartbeat failed");
+                        }
                     }
                 }
-            }
+            },
         };
         let outcome = match &result {
             Ok(()) => queue.complete(&task).await,

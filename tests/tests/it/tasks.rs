@@ -215,3 +215,68 @@ async fn named_queues_are_stored_apart_and_served_by_their_own_workers() {
     assert!(err.contains("task queue `slow` (of task `it::tasks::on_slow_queue` at"), "{err}");
     assert!(err.contains(".connect_queue().await?"), "{err}");
 }
+
+/// One retry: an attempt abandoned at shutdown counts as an attempt.
+#[github::task(retries = 1)]
+async fn slow_step(#[inject] seen: State<SharedSeen>, #[inject] meta: TaskMeta, millis: u64) {
+    seen.push(format!("slow_step {millis} started (attempt {})", meta.attempt));
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    seen.push(format!("slow_step {millis} finished"));
+}
+
+/// An app with one worker slot and the given shutdown grace and lease.
+fn app_with_worker(seen: &Arc<Seen>, grace: Duration, lease: Duration) -> githubapp::App {
+    let mut worker = githubapp::tasks::WorkerConfig::default();
+    worker.concurrency = 1;
+    worker.shutdown_grace = grace;
+    worker.lease = lease;
+    worker.poll_interval = Duration::from_millis(20);
+    githubapp::App::builder()
+        .registry(githubapp::Registry::global().filter(|n| n.starts_with("it::tasks::")))
+        .state(SharedSeen(seen.clone()))
+        .worker_config(worker)
+        .build()
+        .unwrap()
+}
+
+/// Shutdown stops leasing, lets the running task finish within the grace period, and leaves
+/// the rest queued; a task still running when the grace runs out is abandoned, and runs
+/// again once its lease expires.
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_work_and_loses_nothing() {
+    let seen = Arc::new(Seen::default());
+    let app = app_with_worker(&seen, Duration::from_secs(5), Duration::from_secs(30));
+    let tasks = app.tasks();
+    slow_step::enqueue(&tasks, 300).await.unwrap();
+    slow_step::enqueue(&tasks, 301).await.unwrap();
+    let workers = app.spawn_workers();
+    assert!(seen.wait_for("slow_step 300 started (attempt 1)", 1).await);
+    workers.shutdown().await;
+    assert_eq!(seen.count("slow_step 300 finished"), 1, "the running task finished");
+    assert_eq!(seen.count("slow_step 301 started (attempt 1)"), 0, "nothing new was leased");
+    let stats = tasks.stats().await.unwrap();
+    assert_eq!((stats.queued, stats.running), (1, 0));
+
+    let seen = Arc::new(Seen::default());
+    let app = app_with_worker(&seen, Duration::from_millis(100), Duration::from_secs(1));
+    let tasks = app.tasks();
+    slow_step::enqueue(&tasks, 1500).await.unwrap();
+    let workers = app.spawn_workers();
+    assert!(seen.wait_for("slow_step 1500 started (attempt 1)", 1).await);
+    let stopping = std::time::Instant::now();
+    workers.shutdown().await;
+    assert!(stopping.elapsed() < Duration::from_secs(1), "the grace period bounds shutdown");
+    assert_eq!(seen.count("slow_step 1500 finished"), 0, "abandoned, not finished");
+    assert_eq!(tasks.stats().await.unwrap().running, 1, "still leased, not lost");
+    // Another worker takes it over once the 1 s lease expires.
+    let workers = app.spawn_workers();
+    for _ in 0..500 {
+        if seen.count("slow_step 1500 finished") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    workers.shutdown().await;
+    assert_eq!(seen.count("slow_step 1500 started (attempt 2)"), 1);
+    assert_eq!(seen.count("slow_step 1500 finished"), 1);
+}
