@@ -45,6 +45,8 @@ pub struct AppBuilder {
     states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     queue: Option<Arc<dyn Queue>>,
     named_queues: std::collections::BTreeMap<String, Arc<dyn Queue>>,
+    /// The default queue came from [`AppBuilder::queue`], not from the configuration.
+    queue_given: bool,
     client_config: Option<ClientConfig>,
     worker: WorkerConfig,
 }
@@ -65,6 +67,7 @@ impl App {
             states: HashMap::new(),
             queue: None,
             named_queues: std::collections::BTreeMap::new(),
+            queue_given: false,
             client_config: None,
             worker: WorkerConfig::default(),
         }
@@ -94,7 +97,8 @@ impl App {
     }
 
     /// [`App::spawn_workers`] for some queues only: `"default"` is the default queue, other
-    /// names are named queues (`None`: all of them).
+    /// names are named queues (`None`: all of them). Unknown names are ignored here;
+    /// [`App::run_worker_for`] rejects them.
     pub fn spawn_workers_for(&self, only: Option<&[String]>) -> WorkerHandle {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let mut joins = Vec::new();
@@ -298,6 +302,7 @@ impl AppBuilder {
     /// The task queue (default: a new [`MemoryQueue`]).
     pub fn queue(mut self, queue: Arc<dyn Queue>) -> Self {
         self.queue = Some(queue);
+        self.queue_given = true;
         self
     }
 
@@ -368,10 +373,16 @@ impl AppBuilder {
             if named_queues.contains_key(name) {
                 continue;
             }
-            if queue.backend() != "memory" {
+            if queue.backend() != "memory" || self.queue_given {
+                let fix = if self.queue_given {
+                    format!(
+                        "the default queue was given with `.queue(...)`: pass `.named_queue(\"{name}\", ...)` too"
+                    )
+                } else {
+                    "call `.connect_queue().await?` before `.build()`".to_owned()
+                };
                 return Err(Error::Registry(format!(
-                    "task queue `{name}` (of task `{}` at {}:{}) is not connected: call \
-                     `.connect_queue().await?` before `.build()`, or pass `.named_queue(\"{name}\", ...)`",
+                    "task queue `{name}` (of task `{}` at {}:{}) is not connected: {fix}",
                     task.name, task.file, task.line
                 )));
             }
@@ -395,6 +406,11 @@ impl AppBuilder {
     /// [`queue`](Self::queue) already set one. `run()` does this; call it yourself when you
     /// use the builder with a durable backend.
     pub async fn connect_queue(mut self) -> Result<Self> {
+        if self.queue_given {
+            // Named queues cannot be derived from a queue the configuration did not describe:
+            // they come from `.named_queue(...)` (checked by `build`).
+            return Ok(self);
+        }
         if self.queue.is_none() {
             self.queue = Some(crate::tasks::connect(&self.config).await?);
         }

@@ -176,6 +176,14 @@ async fn build_worker() -> Result<App> {
 
 async fn tasks(queue_name: &str, command: TasksCommand) -> Result<()> {
     let config = Config::from_env()?;
+    let known: Vec<&str> =
+        std::iter::once("default").chain(Registry::global().task_queues().into_keys()).collect();
+    if !known.contains(&queue_name) {
+        return Err(Error::Registry(format!(
+            "no task queue named `{queue_name}`; this app's queues are: {}",
+            known.join(", ")
+        )));
+    }
     let (queue, namespace) = if queue_name == "default" {
         (crate::tasks::connect(&config).await?, config.task_namespace.clone())
     } else {
@@ -426,11 +434,17 @@ async fn check(offline: bool) -> Result<()> {
         ),
         Err(e) => line(false, "registry", e.to_string()),
     }
-    let builder = App::builder().config(config.clone()).registry(registry).connect_queue().await;
-    let app = match builder.and_then(|b| b.build()) {
-        Ok(app) => app,
+    let builder = match App::builder().config(config.clone()).registry(registry).connect_queue().await {
+        Ok(builder) => builder,
         Err(e) => {
             line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
+            return Err(e);
+        }
+    };
+    let app = match builder.build() {
+        Ok(app) => app,
+        Err(e) => {
+            line(false, "app", e.to_string());
             return Err(e);
         }
     };

@@ -146,6 +146,16 @@ fn rejects_bad_functions_and_arguments_all_at_once() {
         ),
         one("`#[github::task]` can only be applied to an `async fn`")
     );
+    assert_eq!(
+        errors_on(
+            quote!(),
+            quote!(
+                async fn sync(#[cfg(test)] n: u64) {}
+            )
+        ),
+        one("task arguments cannot be `#[cfg]`-gated: `call` and `enqueue` take every argument; gate the \
+             whole function instead")
+    );
     // An injected reference is rustc's business (no `FromTask` for it), not ours.
     assert_eq!(
         errors_on(
@@ -198,4 +208,13 @@ fn expansion_names_each_part() {
     assert!(out.contains(":: core :: option :: Option :: Some (5u32)"), "{out}");
     assert!(out.contains("queue : :: core :: option :: Option :: None"), "{out}");
     assert!(out.contains("fn_name : \"post_summary\""), "{out}");
+    // A pattern argument's positional name never collides with a user's `argN`.
+    let out = task(
+        quote!(),
+        quote!(
+            async fn t(arg1: u32, (a, b): (u8, u8)) {}
+        ),
+    )
+    .to_string();
+    assert!(out.contains("pub fn call (arg1 : u32 , __githubapp_arg1 : (u8 , u8))"), "{out}");
 }

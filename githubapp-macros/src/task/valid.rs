@@ -219,14 +219,21 @@ fn check_queue(cx: &mut Ctxt, flag: &Ident, value: Option<&FlagValue>) -> Option
 
 /// Sorts the arguments into injected and serialized ones, removing the `#[inject]` markers.
 fn check_params(cx: &mut Ctxt, func: &mut ItemFn) -> Vec<Param> {
-    let mut params = Vec::new();
-    for (index, input) in func.sig.inputs.iter_mut().enumerate() {
+    let mut params: Vec<(Type, bool, Option<Ident>)> = Vec::new();
+    for input in &mut func.sig.inputs {
         let FnArg::Typed(arg) = input else {
             continue; // `self` was reported by `check_fn`
         };
         let mut inject = false;
         let mut kept = Vec::new();
         for attr in std::mem::take(&mut arg.attrs) {
+            if attr.path().is_ident("cfg") {
+                cx.error_spanned_by(
+                    &attr,
+                    "task arguments cannot be `#[cfg]`-gated: `call` and `enqueue` take every \
+                     argument; gate the whole function instead",
+                );
+            }
             if !attr.path().is_ident(INJECT) {
                 kept.push(attr);
                 continue;
@@ -250,16 +257,30 @@ fn check_params(cx: &mut Ctxt, func: &mut ItemFn) -> Vec<Param> {
             );
         }
         let ident = match &*arg.pat {
-            Pat::Ident(pat) if pat.subpat.is_none() => {
-                let mut ident = pat.ident.clone();
-                ident.set_span(pat.ident.span());
-                ident
-            }
-            _ => format_ident!("arg{}", index),
+            Pat::Ident(pat) if pat.subpat.is_none() => Some(pat.ident.clone()),
+            _ => None,
         };
-        params.push(Param { ty, inject, ident });
+        params.push((ty, inject, ident));
     }
+    // Arguments bound by a pattern are taken by position: `argN`, or `__githubapp_argN` if
+    // the user already has an `argN`.
+    let taken: Vec<String> =
+        params.iter().filter_map(|(_, _, ident)| ident.as_ref().map(|i| i.to_string())).collect();
     params
+        .into_iter()
+        .enumerate()
+        .map(|(index, (ty, inject, ident))| {
+            let ident = ident.unwrap_or_else(|| {
+                let plain = format_ident!("arg{}", index);
+                if taken.contains(&plain.to_string()) {
+                    format_ident!("__githubapp_arg{}", index)
+                } else {
+                    plain
+                }
+            });
+            Param { ty, inject, ident }
+        })
+        .collect()
 }
 
 /// Removes `#[inject]` markers (for the fail-soft output, which rustc must still accept).

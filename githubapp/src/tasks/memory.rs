@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueStats, TaskInfo};
 
 /// How long an idempotency key is remembered after enqueue.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+const IDEMPOTENCY_TTL: Duration = super::IDEMPOTENCY_TTL;
 /// How long dead tasks are kept for inspection.
 const DEAD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The most delivery ids remembered; the oldest are forgotten first past this (about 40 bytes

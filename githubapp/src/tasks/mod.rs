@@ -30,6 +30,11 @@ pub use memory::MemoryQueue;
 pub use typed::{DEFAULT_TASK_RETRIES, FromTask, TaskArgument, TaskCall, TaskContext, TaskMeta, Tasks};
 pub use worker::{Worker, WorkerConfig, backoff};
 
+/// How long every backend remembers an idempotency key after the enqueue that set it: 4 days,
+/// longer than GitHub's 3-day redelivery window and the 80 h delivery-id dedupe, so a
+/// redelivered webhook never enqueues a background handler twice.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(4 * 24 * 3600);
+
 /// A boxed, sendable future (the trait is object-safe so backends can be chosen at run time).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -39,7 +39,7 @@
 //! * Due times use the database clock (`now()`); only a `run_at` or retry time given by the
 //!   caller comes from this machine's clock.
 //! * Completed tasks are deleted at once (concurrent completions share one `DELETE`); dead
-//!   tasks are kept 7 days, idempotency keys 24 hours (also after their task finished),
+//!   tasks are kept 7 days, idempotency keys 4 days after enqueue (also after their task finished),
 //!   delivery ids for the TTL given to [`Queue::mark_delivery`]. Expired rows are deleted in
 //!   the background at most once a minute, started by [`Queue::lease`].
 //! * Enqueue and retry wake this process's waiting workers at once and, through a coalesced
@@ -72,7 +72,7 @@ use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueSt
 /// The schema version this code creates and understands.
 const SCHEMA_VERSION: i64 = 1;
 /// How long an idempotency key is remembered after enqueue.
-const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+const IDEMPOTENCY_TTL_SECS: u64 = super::IDEMPOTENCY_TTL.as_secs();
 /// How long dead tasks are kept for inspection.
 const DEAD_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Expired rows are pruned at most this often.

@@ -34,7 +34,7 @@
 //! | `dead` | sorted set | dead task ids scored by time of death (ms); pruned after 7 days |
 //! | `pending` | sorted set | unfinished task ids scored by id, for [`Queue::pending`] |
 //! | `stats` | hash | `completed` and `retried` counters |
-//! | `idem:<key>` | string | task id for an idempotency key, expires after 24 h |
+//! | `idem:<key>` | string | task id for an idempotency key, expires 4 days after enqueue ([`super::IDEMPOTENCY_TTL`]) |
 //! | `dlv:<id>` | string | a seen webhook delivery id, expires after its TTL |
 //! | `wake` | pub/sub channel | published on enqueue and retry, wakes idle workers |
 //!
@@ -79,7 +79,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// calls fail within seconds (well inside GitHub's 10 s webhook timeout) instead of hanging.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an idempotency key is remembered after enqueue.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+const IDEMPOTENCY_TTL: Duration = super::IDEMPOTENCY_TTL;
 /// Most tasks leased in one call (keeps each script call short).
 const MAX_LEASE_BATCH: usize = 1000;
 /// Most rows returned by `pending` / `dead` in one call.
@@ -1292,7 +1292,8 @@ mod tests {
         let mut con = q.ns.con.clone();
         let ttl: i64 =
             redis::cmd("PTTL").arg(format!("{}idem:k", q.ns.prefix)).query_async(&mut con).await.unwrap();
-        assert!(ttl > 23 * 3600 * 1000 && ttl <= 24 * 3600 * 1000, "{ttl}");
+        let full = IDEMPOTENCY_TTL.as_millis() as i64;
+        assert!(ttl > full - 3600 * 1000 && ttl <= full, "{ttl}");
         let ttl: i64 =
             redis::cmd("PTTL").arg(format!("{}dlv:d", q.ns.prefix)).query_async(&mut con).await.unwrap();
         assert!(ttl > 50_000 && ttl <= 60_000, "{ttl}");

@@ -62,7 +62,7 @@ use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueSt
 /// The schema version this code creates and understands.
 const SCHEMA_VERSION: i64 = 1;
 /// How long an idempotency key is remembered after enqueue.
-const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+const IDEMPOTENCY_TTL_MS: i64 = super::IDEMPOTENCY_TTL.as_millis() as i64;
 /// How long dead tasks are kept for inspection.
 const DEAD_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Expired rows are deleted at most this often.

@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -40,6 +40,9 @@ use super::{Enqueued, LeasedTask, NewTask, Queue, QueueStats};
 use crate::Error;
 use crate::client::Client;
 use crate::context::{AppContext, State};
+
+/// The latest `run_at` kept: the end of year 9999.
+const MAX_RUN_AT: Duration = Duration::from_secs(253_402_300_799);
 
 /// Retries a task gets when its attribute does not say `retries = N`.
 pub const DEFAULT_TASK_RETRIES: u32 = 3;
@@ -177,7 +180,8 @@ impl TaskCall {
 
     /// Runs the task no earlier than `delay` from now.
     pub fn delay(mut self, delay: Duration) -> Self {
-        self.run_at = SystemTime::now().checked_add(delay);
+        // A delay past what `SystemTime` holds means "as late as possible", not "now".
+        self.run_at = Some(SystemTime::now().checked_add(delay).unwrap_or(UNIX_EPOCH + MAX_RUN_AT));
         self
     }
 
@@ -187,8 +191,9 @@ impl TaskCall {
         self
     }
 
-    /// Enqueueing twice with the same key (while the first task is known to the queue, and
-    /// for 24 hours after) yields one task: [`Enqueued::Duplicate`] the second time.
+    /// Enqueueing twice with the same key within [`IDEMPOTENCY_TTL`](super::IDEMPOTENCY_TTL)
+    /// (4 days, counted from the first enqueue, whatever the task's state) yields one task:
+    /// [`Enqueued::Duplicate`] the second time.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
         self

@@ -93,7 +93,7 @@ impl Worker {
                 _ = &mut shutdown => break,
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
-            // While busy, lease in batches: wait (briefly) until a quarter of the slots are
+            // While busy, lease in batches: wait (briefly) until half of the slots are
             // free, so one round trip to the backend brings several tasks instead of one per
             // finished task. Idle, the first free slot leases at once.
             let min_batch = (self.config.concurrency / 2).max(1);
@@ -105,10 +105,9 @@ impl Worker {
                 }
             }
             let want = permits.available_permits() + 1;
-            let leased = tokio::select! {
-                _ = &mut shutdown => break,
-                r = queue.lease(want, self.config.lease) => r,
-            };
+            // Not raced against shutdown: a lease the backend granted is never dropped
+            // unrun (every backend bounds the call with its own timeouts).
+            let leased = queue.lease(want, self.config.lease).await;
             let tasks = match leased {
                 Ok(tasks) => tasks,
                 Err(e) => {

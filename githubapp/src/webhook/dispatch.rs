@@ -19,6 +19,10 @@ pub const DEFAULT_BACKGROUND_RETRIES: u32 = 3;
 /// 3 days (older documentation says 30), so keep 72 h plus a margin.
 pub const DEDUPE_TTL: Duration = Duration::from_secs(80 * 3600);
 
+// A seen-before delivery re-enqueues its background handlers under their idempotency keys
+// (see `deliver_inner`): the keys must outlive the delivery ids.
+const _: () = assert!(crate::tasks::IDEMPOTENCY_TTL.as_secs() > DEDUPE_TTL.as_secs());
+
 /// What happened to a delivery; [`DeliveryOutcome::status`] is the HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -109,7 +113,8 @@ impl Dispatcher {
                 Err(()) => DeliveryOutcome::Failed,
                 Ok(Background { new: true, .. }) => {
                     tracing::warn!(
-                        "delivery id was recorded but its background work was missing; enqueued now"
+                        "delivery seen before, but its background work was not stored (or a concurrent \
+                         copy is storing it); enqueued now"
                     );
                     DeliveryOutcome::Accepted
                 }
@@ -227,7 +232,8 @@ struct Background {
 }
 
 /// Enqueues one task per background handler, keyed `<delivery id>:<handler>` so the same
-/// delivery never yields two tasks for one handler (while the queue remembers the key, 24 h).
+/// delivery never yields two tasks for one handler (the queue remembers the key for
+/// [`IDEMPOTENCY_TTL`](crate::tasks::IDEMPOTENCY_TTL), longer than [`DEDUPE_TTL`]).
 async fn enqueue_background(
     app: &AppContext,
     delivery: &Delivery,

@@ -213,7 +213,7 @@ async fn named_queues_are_stored_apart_and_served_by_their_own_workers() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("task queue `slow` (of task `it::tasks::on_slow_queue` at"), "{err}");
-    assert!(err.contains(".connect_queue().await?"), "{err}");
+    assert!(err.contains("pass `.named_queue(\"slow\", ...)` too"), "{err}");
 }
 
 /// One retry: an attempt abandoned at shutdown counts as an attempt.
