@@ -57,7 +57,8 @@ pub fn app(github: &FakeGitHub, module: &str, seen: std::sync::Arc<Seen>) -> App
         .app_id(github.app_id())
         .private_key(github.private_key_pem())
         .api_url(github.url())
-        .webhook_deadline(Duration::from_millis(500))
+        // Generous: a loaded CI machine must not turn a quick handler into a 202.
+        .webhook_deadline(Duration::from_secs(2))
         .worker_config({
             let mut w = githubapp::tasks::WorkerConfig::default();
             w.poll_interval = Duration::from_millis(20);

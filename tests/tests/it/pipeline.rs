@@ -46,7 +46,7 @@ async fn background(event: PullRequestEvent, gh: Client, d: Delivery, seen: Stat
 
 #[github::on("label.created")]
 async fn slow(seen: State<SharedSeen>) {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     seen.push("slow");
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use githubapp::events::IssuesEvent;
 use githubapp::prelude::*;
-use githubapp::tasks::{Enqueued, NewTask, TaskMeta};
+use githubapp::tasks::{Enqueued, NewTask, Queue, TaskMeta};
 use githubapp::testing::{FakeGitHub, WebhookDelivery};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -143,9 +143,14 @@ async fn names_options_and_the_routes_table() {
 
 #[tokio::test]
 async fn timeouts_and_unreadable_arguments_are_dead_lettered_with_the_reason() {
-    let github = FakeGitHub::start().await;
+    for (backend, queue) in backends().await {
+        timeouts_and_unreadable_arguments(backend, queue).await;
+    }
+}
+
+async fn timeouts_and_unreadable_arguments(backend: &str, queue: Arc<dyn Queue>) {
     let seen = Arc::new(Seen::default());
-    let app = app(&github, MODULE, seen.clone());
+    let app = app_with_worker(&seen, queue, Duration::from_secs(5), Duration::from_secs(30));
     let tasks = app.tasks();
     sleepy::enqueue(&tasks).await.unwrap();
     // Stored by an older version with other arguments, and a name nobody registered.
@@ -158,20 +163,21 @@ async fn timeouts_and_unreadable_arguments_are_dead_lettered_with_the_reason() {
     let workers = app.spawn_workers();
     wait_dead(&tasks, 5).await;
     workers.shutdown().await;
-    assert_eq!(seen.count("sleepy started"), 1);
-    assert_eq!(seen.count("sleepy finished"), 0);
+    assert_eq!(seen.count("sleepy started"), 1, "{backend}");
+    assert_eq!(seen.count("sleepy finished"), 0, "{backend}");
     let dead = queue.dead(10).await.unwrap();
     let error = |needle: &str| {
         dead.iter()
             .filter_map(|t| t.last_error.clone())
             .find(|e| e.contains(needle))
-            .unwrap_or_else(|| panic!("no dead task with {needle:?}: {dead:?}"))
+            .unwrap_or_else(|| panic!("{backend}: no dead task with {needle:?}: {dead:?}"))
     };
-    assert!(error("timed out").contains("100ms"));
+    assert!(error("timed out").contains("100ms"), "{backend}");
     error("task `it::tasks::record` takes 1 argument(s) but 2 were stored");
     error("cannot decode argument `what` of task `it::tasks::record`");
     error("not a JSON array");
     error("no task named `it::tasks::gone` is registered");
+    assert_eq!(queue.purge_dead().await.unwrap(), 5, "{backend}");
 }
 
 #[tokio::test]
@@ -225,7 +231,12 @@ async fn slow_step(#[inject] seen: State<SharedSeen>, #[inject] meta: TaskMeta, 
 }
 
 /// An app with one worker slot and the given shutdown grace and lease.
-fn app_with_worker(seen: &Arc<Seen>, grace: Duration, lease: Duration) -> githubapp::App {
+fn app_with_worker(
+    seen: &Arc<Seen>,
+    queue: Arc<dyn Queue>,
+    grace: Duration,
+    lease: Duration,
+) -> githubapp::App {
     let mut worker = githubapp::tasks::WorkerConfig::default();
     worker.concurrency = 1;
     worker.shutdown_grace = grace;
@@ -235,8 +246,35 @@ fn app_with_worker(seen: &Arc<Seen>, grace: Duration, lease: Duration) -> github
         .registry(githubapp::Registry::global().filter(|n| n.starts_with("it::tasks::")))
         .state(SharedSeen(seen.clone()))
         .worker_config(worker)
+        .queue(queue)
+        .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
         .build()
         .unwrap()
+}
+
+/// A fresh queue on every backend the worker-level tests run on: memory, SQLite (in memory),
+/// and Redis and PostgreSQL when `GITHUBAPP_TEST_REDIS_URL` / `GITHUBAPP_TEST_DATABASE_URL`
+/// are set (then an unreachable server fails the test).
+async fn backends() -> Vec<(&'static str, Arc<dyn Queue>)> {
+    use githubapp::tasks::{MemoryQueue, postgres::PostgresQueue, redis::RedisQueue, sqlite::SqliteQueue};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let ns = format!("it{nanos:x}{:x}", std::process::id());
+    let mut out: Vec<(&'static str, Arc<dyn Queue>)> = vec![
+        ("memory", Arc::new(MemoryQueue::new())),
+        ("sqlite", Arc::new(SqliteQueue::open("sqlite::memory:", &ns).await.unwrap())),
+    ];
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match var("GITHUBAPP_TEST_REDIS_URL") {
+        Some(url) => out.push(("redis", Arc::new(RedisQueue::connect(&url, &ns).await.expect("Redis")))),
+        None => eprintln!("SKIPPED redis: GITHUBAPP_TEST_REDIS_URL is not set"),
+    }
+    match var("GITHUBAPP_TEST_DATABASE_URL") {
+        Some(url) => {
+            out.push(("postgres", Arc::new(PostgresQueue::connect(&url, &ns).await.expect("PostgreSQL"))))
+        }
+        None => eprintln!("SKIPPED postgres: GITHUBAPP_TEST_DATABASE_URL is not set"),
+    }
+    out
 }
 
 /// Shutdown stops leasing, lets the running task finish within the grace period, and leaves
@@ -244,39 +282,48 @@ fn app_with_worker(seen: &Arc<Seen>, grace: Duration, lease: Duration) -> github
 /// again once its lease expires.
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_work_and_loses_nothing() {
+    for ((backend, first), (_, second)) in backends().await.into_iter().zip(backends().await) {
+        graceful_shutdown(backend, first, second).await;
+    }
+}
+
+async fn graceful_shutdown(backend: &str, first: Arc<dyn Queue>, second: Arc<dyn Queue>) {
     let seen = Arc::new(Seen::default());
-    let app = app_with_worker(&seen, Duration::from_secs(5), Duration::from_secs(30));
+    let app = app_with_worker(&seen, first, Duration::from_secs(5), Duration::from_secs(30));
     let tasks = app.tasks();
     slow_step::enqueue(&tasks, 300).await.unwrap();
     slow_step::enqueue(&tasks, 301).await.unwrap();
     let workers = app.spawn_workers();
-    assert!(seen.wait_for("slow_step 300 started (attempt 1)", 1).await);
+    assert!(seen.wait_for("slow_step 300 started (attempt 1)", 1).await, "{backend}");
     workers.shutdown().await;
-    assert_eq!(seen.count("slow_step 300 finished"), 1, "the running task finished");
-    assert_eq!(seen.count("slow_step 301 started (attempt 1)"), 0, "nothing new was leased");
+    assert_eq!(seen.count("slow_step 300 finished"), 1, "{backend}: the running task finished");
+    assert_eq!(seen.count("slow_step 301 started (attempt 1)"), 0, "{backend}: nothing new was leased");
     let stats = tasks.stats().await.unwrap();
-    assert_eq!((stats.queued, stats.running), (1, 0));
+    assert_eq!((stats.queued, stats.running), (1, 0), "{backend}");
+    let workers = app.spawn_workers(); // leave the namespace empty
+    assert!(seen.wait_for("slow_step 301 finished", 1).await, "{backend}");
+    workers.shutdown().await;
 
     let seen = Arc::new(Seen::default());
-    let app = app_with_worker(&seen, Duration::from_millis(100), Duration::from_secs(1));
+    let app = app_with_worker(&seen, second, Duration::from_millis(100), Duration::from_secs(1));
     let tasks = app.tasks();
     slow_step::enqueue(&tasks, 1500).await.unwrap();
     let workers = app.spawn_workers();
-    assert!(seen.wait_for("slow_step 1500 started (attempt 1)", 1).await);
+    assert!(seen.wait_for("slow_step 1500 started (attempt 1)", 1).await, "{backend}");
     let stopping = std::time::Instant::now();
     workers.shutdown().await;
-    assert!(stopping.elapsed() < Duration::from_secs(1), "the grace period bounds shutdown");
-    assert_eq!(seen.count("slow_step 1500 finished"), 0, "abandoned, not finished");
-    assert_eq!(tasks.stats().await.unwrap().running, 1, "still leased, not lost");
+    assert!(stopping.elapsed() < Duration::from_secs(1), "{backend}: the grace period bounds shutdown");
+    assert_eq!(seen.count("slow_step 1500 finished"), 0, "{backend}: abandoned, not finished");
+    assert_eq!(tasks.stats().await.unwrap().running, 1, "{backend}: still leased, not lost");
     // Another worker takes it over once the 1 s lease expires.
     let workers = app.spawn_workers();
-    for _ in 0..500 {
+    for _ in 0..800 {
         if seen.count("slow_step 1500 finished") == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     workers.shutdown().await;
-    assert_eq!(seen.count("slow_step 1500 started (attempt 2)"), 1);
-    assert_eq!(seen.count("slow_step 1500 finished"), 1);
+    assert_eq!(seen.count("slow_step 1500 started (attempt 2)"), 1, "{backend}");
+    assert_eq!(seen.count("slow_step 1500 finished"), 1, "{backend}");
 }
