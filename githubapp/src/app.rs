@@ -137,14 +137,8 @@ impl App {
     /// [`App::run_worker`] for some queues only (see [`App::spawn_workers_for`]); an unknown
     /// queue name is an error.
     pub async fn run_worker_for(self, only: Option<&[String]>) -> Result<()> {
-        if let Some(names) = only {
-            let known: Vec<String> = self.queues(None).into_iter().map(|(n, _)| n).collect();
-            if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
-                return Err(Error::Registry(format!(
-                    "no task queue named `{unknown}`; this app's queues are: {}",
-                    known.join(", ")
-                )));
-            }
+        for name in only.unwrap_or_default() {
+            self.ctx.registry().check_queue_name(name)?;
         }
         let workers = self.spawn_workers_for(only);
         crate::server::shutdown_signal().await;

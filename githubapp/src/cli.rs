@@ -176,14 +176,7 @@ async fn build_worker() -> Result<App> {
 
 async fn tasks(queue_name: &str, command: TasksCommand) -> Result<()> {
     let config = Config::from_env()?;
-    let known: Vec<&str> =
-        std::iter::once("default").chain(Registry::global().task_queues().into_keys()).collect();
-    if !known.contains(&queue_name) {
-        return Err(Error::Registry(format!(
-            "no task queue named `{queue_name}`; this app's queues are: {}",
-            known.join(", ")
-        )));
-    }
+    Registry::global().check_queue_name(queue_name)?;
     let (queue, namespace) = if queue_name == "default" {
         (crate::tasks::connect(&config).await?, config.task_namespace.clone())
     } else {

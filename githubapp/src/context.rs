@@ -62,6 +62,18 @@ impl AppContext {
     pub fn app_client(&self) -> Option<&Client> {
         self.inner.client.as_ref()
     }
+    /// The client acting for `installation` (the app itself for `None`), or an error when no
+    /// app credentials are configured. What handlers and tasks get as `Client`.
+    pub fn installation_client(&self, installation: Option<u64>) -> Result<Client, crate::Error> {
+        let app = self.app_client().ok_or(crate::Error::Extract {
+            extractor: "Client",
+            reason: "GITHUBAPP_ID and GITHUBAPP_PRIVATE_KEY are not configured".into(),
+        })?;
+        Ok(match installation {
+            Some(id) => app.installation(id),
+            None => app.clone(),
+        })
+    }
     /// User state of type `T`, if it was given to the builder.
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         self.inner.states.get(&TypeId::of::<T>()).and_then(|s| s.clone().downcast::<T>().ok())

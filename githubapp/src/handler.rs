@@ -152,16 +152,8 @@ impl FromDelivery for Delivery {
 
 impl FromDelivery for Client {
     async fn from_delivery(ctx: &HandlerContext) -> Result<Self, Error> {
-        let app = ctx.app.app_client().ok_or(Error::Extract {
-            extractor: "Client",
-            reason: "GITHUBAPP_ID and GITHUBAPP_PRIVATE_KEY are not configured".into(),
-        })?;
         let d = ctx.delivery();
-        let client = match d.installation_id {
-            Some(id) => app.installation(id),
-            None => app.clone(),
-        };
-        Ok(client.with_delivery_id(&d.id))
+        Ok(ctx.app.installation_client(d.installation_id)?.with_delivery_id(&d.id))
     }
 }
 

@@ -122,6 +122,20 @@ impl Registry {
         out
     }
 
+    /// `Ok` when `name` is `default` or a queue some task names; otherwise an error listing
+    /// the queues there are (for `worker --queue` and `tasks --queue`).
+    pub fn check_queue_name(&self, name: &str) -> Result<(), Error> {
+        let queues = self.task_queues();
+        if name == "default" || queues.contains_key(name) {
+            return Ok(());
+        }
+        let known: Vec<&str> = std::iter::once("default").chain(queues.into_keys()).collect();
+        Err(Error::Registry(format!(
+            "no task queue named `{name}`; this app's queues are: {}",
+            known.join(", ")
+        )))
+    }
+
     /// The task registered under `name`.
     pub fn task(&self, name: &str) -> Option<&'static TaskDescriptor> {
         self.tasks.iter().copied().find(|t| t.name == name)

@@ -116,7 +116,7 @@ pub(crate) fn expand(task: &Task) -> TokenStream {
     let args_binding =
         if count == 0 { quote!(#ctx.__args(0)?;) } else { quote!(let mut #args = #ctx.__args(#count)?;) };
 
-    let descriptor = descriptor(task, ident, &display);
+    let descriptor = descriptor(task, ident, &display, &retries, &queue);
     let submit = paths::submit(call_site);
     let type_doc = format!(
         "Enqueues the [`{display}`](fn@{display}) task: `{display}::enqueue(&tasks, ...)`, or \
@@ -173,15 +173,19 @@ pub(crate) fn expand(task: &Task) -> TokenStream {
 }
 
 /// The `TaskDescriptor { .. }` literal handed to `inventory::submit!`.
-fn descriptor(task: &Task, ident: &Ident, display: &str) -> TokenStream {
+fn descriptor(
+    task: &Task,
+    ident: &Ident,
+    display: &str,
+    retries: &TokenStream,
+    queue: &TokenStream,
+) -> TokenStream {
     let span = Span::call_site();
     let descriptor = paths::task_descriptor(span);
     let module_path = paths::module_path(span);
     let file = paths::file(span);
     let line = paths::line(span);
-    let retries = paths::retries(task.retries);
     let timeout = paths::timeout(task.timeout_ms);
-    let queue = paths::option(task.queue.as_ref().map(|lit| quote!(#lit)));
     quote! {
         #descriptor {
             name: #ident::NAME,

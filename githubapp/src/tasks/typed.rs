@@ -326,14 +326,7 @@ pub trait FromTask: Sized + Send {
 
 impl FromTask for Client {
     async fn from_task(ctx: &TaskContext) -> Result<Self, Error> {
-        let app = ctx.app.app_client().ok_or(Error::Extract {
-            extractor: "Client",
-            reason: "GITHUBAPP_ID and GITHUBAPP_PRIVATE_KEY are not configured".into(),
-        })?;
-        Ok(match ctx.meta.installation_id {
-            Some(id) => app.installation(id),
-            None => app.clone(),
-        })
+        ctx.app.installation_client(ctx.meta.installation_id)
     }
 }
 
