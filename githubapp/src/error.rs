@@ -73,6 +73,14 @@ impl Error {
     }
 }
 
+/// `?` on an Octocrab call in a handler or task (feature `octocrab`).
+#[cfg(feature = "octocrab")]
+impl From<::octocrab::Error> for Error {
+    fn from(err: ::octocrab::Error) -> Self {
+        Error::Handler(Box::new(err))
+    }
+}
+
 impl fmt::Debug for Error {
     /// Debug prints the message and its causes, so `main` returning `Err` shows the user a
     /// readable error (`Error: GITHUBAPP_WEBHOOK_SECRET is not set: ...`).

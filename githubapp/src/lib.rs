@@ -51,6 +51,11 @@ pub use error::{Error, Result};
 pub use registry::Registry;
 pub use webhook::Delivery;
 
+/// The `octocrab` crate githubapp builds [`Client::octocrab`] on (feature `octocrab`), so your
+/// code names the same version.
+#[cfg(feature = "octocrab")]
+pub use ::octocrab;
+
 /// The attribute macros, used as `#[github::on(...)]`, `#[github::get("/path")]`, ...
 pub mod github {
     pub use githubapp_macros::{delete, get, on, patch, post, put, task};

@@ -1,7 +1,9 @@
 //! App credentials, the app JWT and the installation-token cache.
 //!
 //! - The JWT is RS256 with `iat` = now − 60 s, `exp` = now + 540 s and `iss` = the app id; it is
-//!   reused until 60 s before `exp`.
+//!   reused until 60 s before `exp`. When GitHub rejects it for its `iat` or `exp` (this
+//!   machine's clock is off), the skew is read from the answer's `Date` header and later JWTs
+//!   are signed on GitHub's clock.
 //! - Installation tokens are cached per (installation, sorted repositories, sorted permissions)
 //!   until 5 minutes before `expires_at`. A mint is single-flight: each cache key has its own
 //!   async mutex, held across the mint, so concurrent callers wait for one request and share
@@ -9,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -130,11 +133,28 @@ impl fmt::Debug for Secret {
 pub(crate) struct AppAuth {
     creds: AppCredentials,
     jwt: Mutex<Option<(Secret, Instant)>>,
+    /// Seconds GitHub's clock is ahead of this machine's (negative: behind), learned from a
+    /// rejected JWT; JWTs are signed at local time plus this.
+    skew: AtomicI64,
 }
 
 impl AppAuth {
     pub(crate) fn new(creds: AppCredentials) -> Self {
-        AppAuth { creds, jwt: Mutex::new(None) }
+        AppAuth { creds, jwt: Mutex::new(None), skew: AtomicI64::new(0) }
+    }
+
+    /// Adopts GitHub's clock after it rejected a JWT for its `iat` or `exp`: `server_now` is
+    /// the `Date` of that answer. The cached JWT is dropped so the next one is signed anew.
+    pub(crate) fn adopt_server_clock(&self, server_now: chrono::DateTime<chrono::Utc>) {
+        let local = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+        let skew = server_now.timestamp().saturating_sub(local);
+        self.skew.store(skew, Ordering::Relaxed);
+        *lock(&self.jwt) = None;
+        tracing::warn!(
+            skew_seconds = skew,
+            "GitHub rejected the app JWT's timestamps: this machine's clock differs from GitHub's; \
+             signing JWTs on GitHub's clock from now on (fix the clock: run NTP)"
+        );
     }
 
     pub(crate) fn app_id(&self) -> u64 {
@@ -149,7 +169,7 @@ impl AppAuth {
         {
             return Ok(jwt.clone());
         }
-        let now = unix_now();
+        let now = unix_now().saturating_add_signed(self.skew.load(Ordering::Relaxed));
         let (jwt, exp) = self.creds.sign_jwt(now)?;
         let lifetime = Duration::from_secs(exp.saturating_sub(now));
         let renew_at = Instant::now() + lifetime.saturating_sub(JWT_RENEW_BEFORE);
@@ -207,6 +227,9 @@ impl TokenScope {
 pub(crate) struct CachedToken {
     pub(crate) token: Secret,
     pub(crate) renew_at: Instant,
+    /// When it was minted: GitHub may answer 401 to a token for a few seconds after, until
+    /// it has replicated.
+    pub(crate) minted_at: Instant,
 }
 
 impl CachedToken {
@@ -221,7 +244,8 @@ impl CachedToken {
         let lifetime = (expires_at - now).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(3600));
         let usable =
             if lifetime > TOKEN_RENEW_BEFORE * 2 { lifetime - TOKEN_RENEW_BEFORE } else { lifetime / 2 };
-        CachedToken { token, renew_at: Instant::now() + usable }
+        let minted_at = Instant::now();
+        CachedToken { token, renew_at: minted_at + usable, minted_at }
     }
 
     fn is_fresh(&self) -> bool {
@@ -264,7 +288,7 @@ impl TokenCache {
         scope: &TokenScope,
         failed: Option<&Secret>,
         mint: F,
-    ) -> Result<Secret, ClientError>
+    ) -> Result<CachedToken, ClientError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<CachedToken, ClientError>>,
@@ -275,13 +299,12 @@ impl TokenCache {
             && tok.is_fresh()
             && failed != Some(&tok.token)
         {
-            return Ok(tok.token.clone());
+            return Ok(tok.clone());
         }
         *cached = None;
         let fresh = mint().await?;
-        let token = fresh.token.clone();
-        *cached = Some(fresh);
-        Ok(token)
+        *cached = Some(fresh.clone());
+        Ok(fresh)
     }
 
     /// Forgets every token of one installation (all scopes).

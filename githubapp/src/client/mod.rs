@@ -9,12 +9,17 @@
 //!
 //! - **App** ([`Client::new`] with [`AppCredentials`]): requests carry an RS256 app JWT
 //!   (`iat` = now − 60 s, `exp` = now + 540 s, `iss` = app id), reused until a minute before
-//!   it expires. Only `/app/*`-style endpoints accept it.
+//!   it expires. Only `/app/*`-style endpoints accept it. When GitHub rejects a JWT for its
+//!   `iat` or `exp` (this machine's clock is off), the client takes GitHub's time from the
+//!   answer's `Date` header, signs on that clock from then on, and retries once.
 //! - **Installation** ([`Client::installation`], [`Client::installation_scoped`]): requests
 //!   carry an installation token, minted with `POST /app/installations/{id}/access_tokens` and
 //!   cached per (installation, repositories, permissions) until 5 minutes before it expires.
-//!   Concurrent callers share one mint. When GitHub answers 401, the token is dropped, a new
-//!   one is minted and the request is retried once. Purge the cache with
+//!   Concurrent callers share one mint. A 401 to a token minted less than
+//!   [`ClientConfig::token_replication_window`] (5 s) ago means GitHub has not replicated it
+//!   yet: the request is retried with it after 0.5 s, 1 s, 1.5 s and 2 s at most. A 401 that
+//!   persists, or one to an older token, drops the token, a new one is minted and the request
+//!   is retried once more. Purge the cache with
 //!   [`Client::invalidate_installation`] when an `installation` event says the installation
 //!   was deleted, suspended or got new permissions.
 //! - **User** ([`Client::with_user_token`]): an OAuth user token, for acting as the user.
@@ -49,12 +54,16 @@
 //! ```
 //!
 //! For GitHub Enterprise Server set [`ClientConfig::api_url`] to `https://HOST/api/v3`.
+//! With the `octocrab` feature, `Client::octocrab` hands out an `octocrab::Octocrab` for the
+//! whole REST API on the same token cache and connection pool.
 //! Tests run against [`FakeGitHub`](crate::testing::fake_github::FakeGitHub).
 
 mod api;
 mod auth;
 mod error;
 mod models;
+#[cfg(feature = "octocrab")]
+mod octocrab;
 mod pagination;
 mod repo;
 mod transport;
@@ -117,6 +126,12 @@ pub struct ClientConfig {
     pub max_rate_limit_wait: Duration,
     /// The timeout of one HTTP request (GitHub itself stops at 10 s); default 30 s.
     pub timeout: Duration,
+    /// For this long after an installation token is minted, a 401 to it is taken for
+    /// GitHub not having replicated it yet: the request is retried with the same token after
+    /// 0.5 s, 1 s, 1.5 s and 2 s at most, while the token is younger than this; a 401 that
+    /// persists replaces the token once, as for any 401. Default 5 s, as octokit;
+    /// `Duration::ZERO` turns the wait off.
+    pub token_replication_window: Duration,
 }
 
 impl Default for ClientConfig {
@@ -127,6 +142,7 @@ impl Default for ClientConfig {
             max_retries: 3,
             max_rate_limit_wait: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
+            token_replication_window: Duration::from_secs(5),
         }
     }
 }
@@ -313,7 +329,7 @@ impl Client {
             _ => return Err(ClientError::NoInstallation { operation: "installation_token" }),
         }
         let token = self.credential(None).await?;
-        Ok(token.map(|t| t.expose().to_owned()).unwrap_or_default())
+        Ok(token.map(|c| c.token.expose().to_owned()).unwrap_or_default())
     }
 
     fn encode_body<B: Serialize + ?Sized>(body: &B) -> Result<Bytes, ClientError> {

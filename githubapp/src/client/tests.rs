@@ -25,6 +25,13 @@ fn statuses(reqs: &[RecordedRequest]) -> Vec<u16> {
     reqs.iter().map(|r| r.status).collect()
 }
 
+/// An app client that waits for GitHub to replicate new tokens for `window` (the fake's own
+/// client does not wait).
+fn with_replication_window(fake: &FakeGitHub, window: Duration) -> Result<Client, ClientError> {
+    let config = ClientConfig { token_replication_window: window, ..fake.client_config() };
+    Client::new(config, Some(fake.credentials()))
+}
+
 fn bearer(r: &RecordedRequest) -> String {
     r.header("authorization").and_then(|a| a.strip_prefix("Bearer ")).unwrap_or_default().to_owned()
 }
@@ -126,6 +133,66 @@ async fn persistent_401_is_retried_only_once() -> TestResult {
     assert_eq!(err.status(), Some(http::StatusCode::UNAUTHORIZED));
     assert_eq!(to(&fake, "POST", "/issues").len(), 2);
     assert_eq!(fake.token_mints(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_token_github_has_not_replicated_yet_is_retried_not_replaced() -> TestResult {
+    let fake = FakeGitHub::start().await;
+    fake.set_token_replication_delay(Duration::from_millis(1200));
+    let gh = with_replication_window(&fake, Duration::from_secs(5))?.installation(1);
+    let comment = gh.create_issue_comment(REPO, 1, "hello").await?;
+    assert_eq!(comment.body.as_deref(), Some("hello"));
+    assert_eq!(fake.token_mints(), 1, "the new token is waited for, not replaced by another new one");
+    let comments = to(&fake, "POST", "/comments");
+    let (last, before) = comments.split_last().expect("requests");
+    assert_eq!(last.status, 201);
+    assert!(!before.is_empty() && before.iter().all(|r| r.status == 401), "{:?}", statuses(&comments));
+    assert!(comments.iter().all(|r| bearer(r) == bearer(last)), "the same token every time");
+    Ok(())
+}
+
+#[tokio::test]
+async fn replication_waits_end_with_the_window() -> TestResult {
+    let fake = FakeGitHub::start().await;
+    let gh = with_replication_window(&fake, Duration::from_millis(700))?.installation(1);
+    fake.fail_next("POST", "/repos/Codertocat/Hello-World/issues", 401, 1000);
+    let err = gh.create_issue(REPO, "x", None).await.expect_err("always 401");
+    assert_eq!(err.status(), Some(http::StatusCode::UNAUTHORIZED));
+    // Waited within each token's window, replaced the first token once, then gave up.
+    assert_eq!(fake.token_mints(), 2);
+    let tries = to(&fake, "POST", "/issues").len();
+    assert!((3..=8).contains(&tries), "{tries} attempts");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_jwt_rejected_for_clock_skew_is_signed_again_on_githubs_clock() -> TestResult {
+    for offset in [-3600i64, 3600] {
+        let fake = FakeGitHub::start().await;
+        fake.set_clock_offset(offset);
+        let app = fake.client();
+        // This machine's clock is an hour off GitHub's: the first JWT is rejected, the
+        // client reads GitHub's `Date` and signs again.
+        assert_eq!(app.list_installations().await?.len(), 1, "offset {offset}");
+        let calls = to(&fake, "GET", "/app/installations");
+        assert_eq!(statuses(&calls), [401, 200], "offset {offset}");
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(fake.public_key_pem().as_bytes())?;
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_exp = false;
+        let iat = |r: &RecordedRequest| -> Result<i64, Box<dyn std::error::Error>> {
+            let claims: Value = jsonwebtoken::decode(bearer(r), &key, &validation)?.claims;
+            Ok(claims["iat"].as_i64().unwrap_or_default())
+        };
+        let github_now = now() + offset;
+        assert!((iat(&calls[1])? - (github_now - 60)).abs() <= 5, "second JWT on GitHub's clock");
+
+        // Later JWTs, and the token mint, use the learned clock from the start.
+        fake.clear_requests();
+        app.installation(1).create_issue_comment(REPO, 1, "hi").await?;
+        assert_eq!(statuses(&to(&fake, "POST", "/access_tokens")), [201]);
+        assert_eq!(statuses(&to(&fake, "POST", "/comments")), [201]);
+    }
     Ok(())
 }
 

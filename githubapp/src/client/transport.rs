@@ -3,7 +3,13 @@
 //! Per request: resolve the path against the API base URL (absolute URLs must stay on it),
 //! authenticate (app JWT, installation token, user token or nothing), send, then:
 //! - 2xx / 3xx: done;
-//! - 401 with an installation token: drop that token, mint once more, retry once;
+//! - 401 with an installation token minted less than 5 s ago
+//!   ([`ClientConfig::token_replication_window`]): GitHub has not replicated it yet; retry
+//!   with the same token after 0.5 s, 1 s, 1.5 s, 2 s (at most 5 s of waits per request)
+//!   while it is under 5 s old;
+//! - then, or for an older token: drop that token, mint once more, retry once;
+//! - 401 to the app JWT for its `iat` or `exp` (this machine's clock is off): adopt GitHub's
+//!   clock from the answer's `Date` header, sign a new JWT, retry once;
 //! - 403 / 429 that is a rate limit: sleep for `Retry-After`, or until `x-ratelimit-reset`
 //!   when `x-ratelimit-remaining` is 0, or 60 s for a secondary limit without headers — unless
 //!   that exceeds `max_rate_limit_wait`, then [`ClientError::RateLimited`];
@@ -38,6 +44,23 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// What GitHub asks for after a secondary rate limit without headers.
 const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
+/// First wait before retrying a token GitHub does not know yet; grows by this step.
+const REPLICATION_STEP: Duration = Duration::from_millis(500);
+/// At most this many such waits per request (0.5 + 1 + 1.5 + 2 = 5 s in all), whatever the
+/// window and however many tokens are minted meanwhile.
+const MAX_REPLICATION_WAITS: u32 = 4;
+
+/// A bearer credential and, for an installation token, when it was minted.
+pub(crate) struct Credential {
+    pub(crate) token: Secret,
+    pub(crate) minted_at: Option<std::time::Instant>,
+}
+
+/// GitHub's 401 messages for a JWT whose `iat` or `exp` does not fit its clock.
+fn is_jwt_clock_error(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    text.contains("claim ('iat')") || text.contains("claim ('exp')")
+}
 
 /// State shared by every clone and derivative of one [`Client`].
 pub(crate) struct Shared {
@@ -275,11 +298,13 @@ impl Client {
         let max_retries = shared.config.max_retries;
         let mut retries = 0u32;
         let mut reauthenticated = false;
+        let mut clock_adopted = false;
+        let mut replication_waits = 0u32;
         let mut rejected: Option<Secret> = None;
         loop {
-            let token = self.credential(rejected.take()).await?;
-            let mut req =
-                shared.http.request(method.clone(), url.clone()).headers(self.base_headers(token.as_ref())?);
+            let credential = self.credential(rejected.take()).await?;
+            let token = credential.as_ref().map(|c| &c.token);
+            let mut req = shared.http.request(method.clone(), url.clone()).headers(self.base_headers(token)?);
             if let Some(body) = &body {
                 req = req.header(CONTENT_TYPE, "application/json").body(body.clone());
             }
@@ -308,14 +333,33 @@ impl Client {
             if status.is_success() || status.is_redirection() {
                 return Ok(Response { method, path, status, headers, body: bytes });
             }
-            if status == StatusCode::UNAUTHORIZED
-                && matches!(self.auth, Auth::Installation(_))
-                && !reauthenticated
-            {
-                reauthenticated = true;
-                rejected = token;
-                tracing::info!(%method, %path, "GitHub rejected the installation token; minting a new one");
-                continue;
+            if status == StatusCode::UNAUTHORIZED {
+                match (&self.auth, credential) {
+                    (Auth::Installation(_), Some(Credential { minted_at: Some(minted), .. }))
+                        if minted.elapsed() < shared.config.token_replication_window
+                            && replication_waits < MAX_REPLICATION_WAITS =>
+                    {
+                        replication_waits += 1;
+                        let wait = REPLICATION_STEP * replication_waits;
+                        tracing::info!(%method, %path, age = ?minted.elapsed(), ?wait, "GitHub does not know the new installation token yet (replication); retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    (Auth::Installation(_), Some(credential)) if !reauthenticated => {
+                        reauthenticated = true;
+                        rejected = Some(credential.token);
+                        tracing::info!(%method, %path, "GitHub rejected the installation token; minting a new one");
+                        continue;
+                    }
+                    (Auth::App, _) if !clock_adopted && is_jwt_clock_error(&bytes) => {
+                        if let Some(server_now) = server_date(&headers) {
+                            clock_adopted = true;
+                            self.app_auth()?.adopt_server_clock(server_now);
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
             }
             if let Some(wait) = rate_limit_wait(status, &headers, &bytes) {
                 if wait > shared.config.max_rate_limit_wait || retries >= max_retries {
@@ -375,19 +419,23 @@ impl Client {
 
     /// The bearer credential for this client's auth mode. `rejected` is a token GitHub just
     /// answered 401 to; it is replaced rather than reused.
-    pub(crate) async fn credential(&self, rejected: Option<Secret>) -> Result<Option<Secret>, ClientError> {
+    pub(crate) async fn credential(
+        &self,
+        rejected: Option<Secret>,
+    ) -> Result<Option<Credential>, ClientError> {
+        let plain = |token| Some(Credential { token, minted_at: None });
         match &self.auth {
             Auth::None => Ok(None),
-            Auth::User(token) => Ok(Some(token.clone())),
-            Auth::App => self.app_auth()?.jwt().map(Some),
+            Auth::User(token) => Ok(plain(token.clone())),
+            Auth::App => self.app_auth()?.jwt().map(plain),
             Auth::Installation(scope) => {
                 self.app_auth()?;
-                let token = self
+                let cached = self
                     .shared
                     .tokens
                     .get(scope, rejected.as_ref(), || self.mint_installation_token(scope))
                     .await?;
-                Ok(Some(token))
+                Ok(Some(Credential { token: cached.token, minted_at: Some(cached.minted_at) }))
             }
         }
     }

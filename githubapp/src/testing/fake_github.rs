@@ -46,7 +46,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -136,6 +136,9 @@ struct Grant {
     /// Empty: all repositories.
     repositories: Vec<String>,
     user: Option<String>,
+    /// Before this instant the token is answered 401, like a token GitHub has not yet
+    /// replicated ([`FakeGitHub::set_token_replication_delay`]).
+    usable_from: Option<std::time::Instant>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +159,7 @@ struct Inner {
     permissions: HashMap<(String, String), String>,
     labels: HashMap<(String, u64), Vec<String>>,
     token_lifetime: Option<i64>,
+    replication_delay: Duration,
 }
 
 struct Shared {
@@ -166,6 +170,8 @@ struct Shared {
     next_id: AtomicU64,
     next_token: AtomicU64,
     mints: AtomicUsize,
+    /// Seconds the fake's clock is ahead of the machine's ([`FakeGitHub::set_clock_offset`]).
+    clock_offset: AtomicI64,
     inner: Mutex<Inner>,
     recorded: watch::Sender<usize>,
 }
@@ -177,6 +183,11 @@ impl Shared {
 
     fn id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The fake's clock: the machine's plus the configured offset.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::seconds(self.clock_offset.load(Ordering::Relaxed))
     }
 }
 
@@ -243,6 +254,7 @@ impl FakeGitHub {
             next_id: AtomicU64::new(1000),
             next_token: AtomicU64::new(1),
             mints: AtomicUsize::new(0),
+            clock_offset: AtomicI64::new(0),
             inner: Mutex::new(inner),
             recorded: watch::channel(0).0,
         });
@@ -300,9 +312,16 @@ impl FakeGitHub {
             .expect("the bundled test key is valid")
     }
 
-    /// A client configuration pointing at the fake.
+    /// A client configuration pointing at the fake, with the wait for token replication off
+    /// ([`ClientConfig::token_replication_window`] zero), so a test that revokes a token sees
+    /// it replaced at once. Tests of that wait set the window (and
+    /// [`set_token_replication_delay`](Self::set_token_replication_delay)).
     pub fn client_config(&self) -> ClientConfig {
-        ClientConfig { api_url: self.url(), ..ClientConfig::default() }
+        ClientConfig {
+            api_url: self.url(),
+            token_replication_window: Duration::ZERO,
+            ..ClientConfig::default()
+        }
     }
 
     /// An app-level client for the fake (derive installation clients with
@@ -398,6 +417,20 @@ impl FakeGitHub {
         self.shared.lock().token_lifetime = Some(seconds);
     }
 
+    /// Sets the fake's clock `seconds` ahead of this machine's (negative: behind), as when the
+    /// machine's clock has drifted. App JWTs are checked against the fake's clock (`iat` at
+    /// most 60 s ahead of it, `exp` at most 10 minutes), every answer carries it in its
+    /// `Date` header, and minted tokens expire by it.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.shared.clock_offset.store(seconds, Ordering::Relaxed);
+    }
+
+    /// Makes every token minted from now on answer `401 Bad credentials` for `delay` after it
+    /// was minted, like a token GitHub has not yet replicated to the server a request reaches.
+    pub fn set_token_replication_delay(&self, delay: Duration) {
+        self.shared.lock().replication_delay = delay;
+    }
+
     /// Registers an installation on `account` with some repositories (names). Installation 1
     /// on `Codertocat` with `Hello-World` exists from the start (the account of GitHub's
     /// example payloads). Tokens can be minted for any installation id.
@@ -416,7 +449,12 @@ impl FakeGitHub {
         let token = format!("ghu_fake_{}", self.shared.next_token.fetch_add(1, Ordering::Relaxed));
         self.shared.lock().tokens.insert(
             token.clone(),
-            Grant { installation_id: None, repositories: Vec::new(), user: Some(login.to_owned()) },
+            Grant {
+                installation_id: None,
+                repositories: Vec::new(),
+                user: Some(login.to_owned()),
+                usable_from: None,
+            },
         );
         token
     }

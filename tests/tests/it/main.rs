@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test helpers may panic on broken fixtures
 
 mod common;
+mod octocrab;
 mod pipeline;
 mod routes;
 mod tasks;

@@ -95,7 +95,12 @@ pub(super) async fn handle(
     };
     fake.lock().requests.push(recorded);
     fake.recorded.send_modify(|n| *n += 1);
-    reply.into_response()
+    let mut response = reply.into_response();
+    // GitHub's clock, which the client measures token lifetimes and JWT skew against.
+    if let Ok(date) = HeaderValue::from_str(&fake.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+        response.headers_mut().insert(http::header::DATE, date);
+    }
+    response
 }
 
 fn headers_map(headers: &HeaderMap) -> BTreeMap<String, String> {
@@ -143,7 +148,7 @@ fn injected(fake: &Shared, method: &Method, path: &str) -> Option<Reply> {
             r
         }
         FaultKind::RateLimit(RateLimit::Exhausted { reset_in }) => {
-            let reset = Utc::now().timestamp() + i64::try_from(reset_in).unwrap_or(i64::MAX / 2);
+            let reset = fake.now().timestamp() + i64::try_from(reset_in).unwrap_or(i64::MAX / 2);
             let mut r = Reply::error(StatusCode::FORBIDDEN, "API rate limit exceeded for installation ID 1.");
             r.headers.push(("x-ratelimit-limit", "5000".into()));
             r.headers.push(("x-ratelimit-remaining", "0".into()));
@@ -302,10 +307,17 @@ fn app(fake: &Shared, req: &Req<'_>) -> Result<(), Reply> {
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[fake.app_id.to_string()]);
     validation.set_required_spec_claims(&["exp", "iat", "iss"]);
+    // Checked below against the fake's clock, with GitHub's messages.
+    validation.validate_exp = false;
     let claims = jsonwebtoken::decode::<Claims>(jwt, &fake.key, &validation)
         .map_err(|_| unauthorized("A JSON web token could not be decoded"))?
         .claims;
-    let now = Utc::now().timestamp();
+    let now = fake.now().timestamp();
+    if claims.exp <= now {
+        return Err(unauthorized(
+            "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+        ));
+    }
     if claims.exp > now + 600 {
         return Err(unauthorized("'Expiration time' claim ('exp') is too far in the future"));
     }
@@ -324,6 +336,7 @@ fn token(fake: &Shared, req: &Req<'_>) -> Result<Grant, Reply> {
     fake.lock()
         .tokens
         .get(token)
+        .filter(|g| g.usable_from.is_none_or(|t| std::time::Instant::now() >= t))
         .cloned()
         .ok_or_else(|| Reply::error(StatusCode::UNAUTHORIZED, "Bad credentials"))
 }
@@ -378,16 +391,22 @@ fn mint(fake: &Shared, req: &Req<'_>, id: &str) -> Result<Reply, Reply> {
     let token = format!("ghs_fake_{}", fake.next_token.fetch_add(1, Ordering::Relaxed));
     let lifetime = {
         let mut inner = fake.lock();
+        let usable_from = std::time::Instant::now() + inner.replication_delay;
         inner.tokens.insert(
             token.clone(),
-            Grant { installation_id: Some(installation_id), repositories: repositories.clone(), user: None },
+            Grant {
+                installation_id: Some(installation_id),
+                repositories: repositories.clone(),
+                user: None,
+                usable_from: Some(usable_from),
+            },
         );
         inner.token_lifetime.unwrap_or(3600)
     };
     fake.mints.fetch_add(1, Ordering::SeqCst);
     let mut body = json!({
         "token": token,
-        "expires_at": timestamp_in(lifetime),
+        "expires_at": (fake.now() + chrono::Duration::seconds(lifetime)).to_rfc3339_opts(SecondsFormat::Secs, true),
         "permissions": permissions,
         "repository_selection": if repositories.is_empty() { "all" } else { "selected" },
     });
