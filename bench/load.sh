@@ -15,6 +15,8 @@
 #          CONNECTIONS=32    wrk connections (one wrk thread: WRK_THREADS=1)
 #          ROUNDS=1          repeat all modes; the table shows the median per mode
 #          MODES="bare verify-scan ingest value typed"
+#                            noop: a foreground no-op handler taking nothing (pipeline cost
+#                            without the queue), to split ingest's cost
 #          PAYLOAD=path      default: fixtures/.../pull_request/opened.json, else
 #                            opened.with-organization.json
 #          PIN=1             pin the server to SERVER_CPUS (default 1) and wrk to WRK_CPUS
@@ -193,7 +195,7 @@ PY
 
 expected_status() {
     case "$1" in
-        bare|value|typed) echo 200 ;;
+        bare|value|typed|noop) echo 200 ;;
         verify-scan|ingest) echo 202 ;;
     esac
 }

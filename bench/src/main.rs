@@ -13,6 +13,7 @@
 //! | `value`       | as `verify-scan`, but parses the whole body into `serde_json::Value`      | 200    |
 //! | `ingest`      | githubapp's router: verify, route, enqueue a background no-op handler; the memory-queue workers drain in this process | 202 |
 //! | `typed`       | githubapp's router: a foreground no-op handler taking `PullRequestEvent`  | 200    |
+//! | `noop`        | githubapp's router: a foreground no-op handler taking nothing (the pipeline without the queue) | 200 |
 //!
 //! `GET /bench/stats` answers `{"handled": N, ...}` (handler runs so far; for the githubapp
 //! modes also the queue's counts), so the load script can check that work really ran.
@@ -41,7 +42,7 @@ use sha2::Sha256;
 const DEFAULT_SECRET: &str = "githubapp-bench-secret";
 const DEFAULT_PORT: u16 = 8787;
 const WEBHOOK_PATH: &str = "/webhooks/github";
-const MODES: &str = "bare | verify-scan | value | ingest | typed";
+const MODES: &str = "bare | verify-scan | value | ingest | typed | noop";
 
 type HmacSha256 = Hmac<Sha256>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -54,6 +55,13 @@ static HANDLED: AtomicU64 = AtomicU64::new(0);
 /// `ingest`: enqueued by the webhook route, run by a memory-queue worker.
 #[github::on("pull_request.opened", background)]
 async fn ingest_noop() -> Result<()> {
+    HANDLED.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `noop`: runs before the answer and takes nothing: verify, dedupe, route, run, answer.
+#[github::on("pull_request.opened")]
+async fn noop_() -> Result<()> {
     HANDLED.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
@@ -220,6 +228,7 @@ async fn serve(mode: String, port: u16, secret: String) -> std::result::Result<(
             router
         }
         "typed" => githubapp_router(&secret, "::typed_")?.0,
+        "noop" => githubapp_router(&secret, "::noop_")?.0,
         other => return Err(format!("unknown mode `{other}`; expected one of: {MODES}").into()),
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
