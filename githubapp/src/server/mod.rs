@@ -2,17 +2,20 @@
 //! registered route, sharing one [`AppContext`] as state.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::BytesMut;
+use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::Error;
 use crate::context::AppContext;
 use crate::webhook::{
-    DeliveryHeaders, DeliveryOutcome, Dispatcher, MAX_BODY_BYTES, WebhookError, parse_delivery,
+    DeliveryHeaders, DeliveryOutcome, Dispatcher, ENVELOPE_ROOM, MAX_BODY_BYTES, WebhookError,
+    parse_delivery, parse_received,
 };
 
 /// The built-in health route: `GET /healthz` answers 200 `ok`.
@@ -29,9 +32,8 @@ pub(crate) fn router(ctx: AppContext) -> Result<axum::Router, Error> {
         .into());
     }
     let path = ctx.config().webhook_path.clone();
-    let mut router: axum::Router<AppContext> = axum::Router::new()
-        .route(&path, post(webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
-        .route(HEALTH_PATH, get(|| async { "ok" }));
+    let mut router: axum::Router<AppContext> =
+        axum::Router::new().route(&path, post(webhook)).route(HEALTH_PATH, get(|| async { "ok" }));
     for r in ctx.registry().routes() {
         router = (r.register)(router);
     }
@@ -39,21 +41,10 @@ pub(crate) fn router(ctx: AppContext) -> Result<axum::Router, Error> {
 }
 
 /// The webhook endpoint: DESIGN §5 in order.
-async fn webhook(
-    State(ctx): State<AppContext>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(rejection) => {
-            let err = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                WebhookError::TooLarge
-            } else {
-                WebhookError::Payload("cannot read the request body".into())
-            };
-            return reject(err);
-        }
+async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) -> Response {
+    let received = match read_body(&headers, body).await {
+        Ok(received) => received,
+        Err(e) => return reject(e),
     };
     // The builder guarantees a verifier before the route exists.
     let Some(verifier) = ctx.inner.verifier.as_ref() else {
@@ -64,14 +55,18 @@ async fn webhook(
         (Some(one), None) => Some(one.as_bytes()),
         _ => None,
     };
-    if let Err(e) = verifier.verify(sig, &body) {
+    if let Err(e) = verifier.verify(sig, received.body()) {
         return reject(e);
     }
     let meta = match DeliveryHeaders::from_headers(&headers) {
         Ok(m) => m,
         Err(e) => return reject(e),
     };
-    let delivery = match parse_delivery(meta, body) {
+    let parsed = match received {
+        Received::Whole(body) => parse_delivery(meta, body),
+        Received::Gathered(buf) => parse_received(meta, buf),
+    };
+    let delivery = match parsed {
         Ok(d) => d,
         Err(e) => return reject(e),
     };
@@ -88,6 +83,69 @@ async fn webhook(
         other => format!(r#"{{"ok":true,"delivery":"{id}","outcome":"{}"}}"#, other.as_str()),
     };
     (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The most a webhook request's `Content-Length` reserves before its bytes arrive.
+const PREALLOCATE_MAX: usize = 64 * 1024;
+
+/// A webhook request's body.
+enum Received {
+    /// It came in one piece: used as is, not copied.
+    Whole(Bytes),
+    /// It came in pieces, gathered after [`ENVELOPE_ROOM`] free bytes so that storing the
+    /// delivery needs no second copy.
+    Gathered(BytesMut),
+}
+
+impl Received {
+    fn body(&self) -> &[u8] {
+        match self {
+            Received::Whole(b) => b,
+            Received::Gathered(b) => &b[ENVELOPE_ROOM..],
+        }
+    }
+}
+
+/// Reads the body, at most [`MAX_BODY_BYTES`].
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Received, WebhookError> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(WebhookError::TooLarge);
+    }
+    let unreadable = |_| WebhookError::Payload("cannot read the request body".into());
+    let mut stream = body.into_data_stream();
+    let first = match stream.next().await {
+        None => return Ok(Received::Whole(Bytes::new())),
+        Some(chunk) => chunk.map_err(unreadable)?,
+    };
+    let Some(second) = stream.next().await else {
+        return if first.len() > MAX_BODY_BYTES {
+            Err(WebhookError::TooLarge)
+        } else {
+            Ok(Received::Whole(first))
+        };
+    };
+    // Sized for the usual payload up front; a declared length is not trusted with more memory
+    // than this before the bytes arrive (larger bodies grow the buffer as they come).
+    let mut buf = BytesMut::with_capacity(ENVELOPE_ROOM + declared.unwrap_or(0).min(PREALLOCATE_MAX));
+    buf.resize(ENVELOPE_ROOM, 0);
+    let mut next = Some(Ok(first));
+    let mut after = Some(second);
+    while let Some(chunk) = next {
+        let chunk = chunk.map_err(unreadable)?;
+        if buf.len() - ENVELOPE_ROOM + chunk.len() > MAX_BODY_BYTES {
+            return Err(WebhookError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+        next = match after.take() {
+            Some(chunk) => Some(chunk),
+            None => stream.next().await,
+        };
+    }
+    Ok(Received::Gathered(buf))
 }
 
 fn reject(err: WebhookError) -> Response {

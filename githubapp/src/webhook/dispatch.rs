@@ -362,32 +362,42 @@ pub(crate) async fn guarded(
 }
 
 #[derive(Serialize, Deserialize)]
-struct EnvelopeMeta {
-    id: String,
-    event: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    action: Option<String>,
+struct EnvelopeMeta<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    action: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     installation_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hook_id: Option<u64>,
 }
 
-/// A stored delivery: one line of JSON metadata, `\n`, then the payload bytes unchanged (no
-/// re-encoding of a 25 MB body as a JSON string).
-pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
+/// A stored delivery's first line: its metadata as one line of JSON (no raw newline).
+pub(crate) fn envelope_meta_line(d: &Delivery) -> Vec<u8> {
     let meta = EnvelopeMeta {
-        id: d.id.clone(),
-        event: d.event.clone(),
-        action: d.action.clone(),
+        id: d.id.as_str().into(),
+        event: d.event.as_str().into(),
+        action: d.action.as_deref().map(Into::into),
         installation_id: d.installation_id,
         hook_id: d.hook_id,
     };
-    let mut out = BytesMut::with_capacity(d.body.len() + 128);
     // Serializing this struct of strings and integers cannot fail.
-    if let Ok(line) = serde_json::to_vec(&meta) {
-        out.put_slice(&line);
+    serde_json::to_vec(&meta).unwrap_or_default()
+}
+
+/// A stored delivery: one line of JSON metadata, `\n`, then the payload bytes unchanged (no
+/// re-encoding of a 25 MB body as a JSON string). A delivery received over HTTP usually has
+/// it already, built in the room kept in front of the body (no copy of the body).
+pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
+    if let Some(envelope) = &d.envelope {
+        return envelope.clone();
     }
+    let line = envelope_meta_line(d);
+    let mut out = BytesMut::with_capacity(line.len() + 1 + d.body.len());
+    out.put_slice(&line);
     out.put_u8(b'\n');
     out.put_slice(&d.body);
     out.freeze()
@@ -398,15 +408,16 @@ pub(crate) fn decode_envelope(bytes: &Bytes, attempt: u32) -> Result<Delivery, E
         .iter()
         .position(|b| *b == b'\n')
         .ok_or_else(|| Error::handler("stored delivery is corrupt: no metadata line"))?;
-    let meta: EnvelopeMeta = serde_json::from_slice(&bytes[..split])?;
+    let meta: EnvelopeMeta<'_> = serde_json::from_slice(&bytes[..split])?;
     Ok(Delivery {
-        id: meta.id,
-        event: meta.event,
-        action: meta.action,
+        id: meta.id.into_owned(),
+        event: meta.event.into_owned(),
+        action: meta.action.map(std::borrow::Cow::into_owned),
         installation_id: meta.installation_id,
         hook_id: meta.hook_id,
         body: bytes.slice(split + 1..),
         attempt,
+        envelope: None,
     })
 }
 
@@ -424,6 +435,7 @@ mod tests {
             hook_id: None,
             body: Bytes::from_static("{\"a\":\"\n\u{e9}\"}".as_bytes()),
             attempt: 1,
+            envelope: None,
         };
         let back = decode_envelope(&encode_envelope(&d), 3).unwrap();
         assert_eq!(back.id, d.id);

@@ -211,6 +211,43 @@ async fn only_post_and_at_most_25_mib() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// The request with its body sent in `size`-byte pieces (as a body arrives over a network),
+/// with or without `Content-Length`.
+async fn in_pieces(req: Request<Body>, size: usize, content_length: bool) -> Request<Body> {
+    let (mut parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    if !content_length {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+    }
+    let pieces: Vec<Result<bytes::Bytes, std::io::Error>> =
+        bytes.chunks(size).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+    Request::from_parts(parts, Body::from_stream(futures_util::stream::iter(pieces)))
+}
+
+#[tokio::test]
+async fn bodies_arriving_in_pieces_are_handled_and_stored_whole() {
+    let h = harness().await;
+    // Foreground: the comment is posted from the typed event.
+    let (status, body) = h.send(in_pieces(issues("opened").request(), 1000, true).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(h.github.requests().iter().any(|r| r.path.ends_with("/issues/1/comments")));
+
+    // Background: the stored delivery (built around the gathered body) decodes into the same
+    // typed event on the worker.
+    let workers = h.app.spawn_workers();
+    let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
+        .secret(SECRET);
+    let (status, body) = h.send(in_pieces(d.request(), 777, false).await).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(h.seen.wait_for("background attempt 1", 1).await, "background handler ran");
+    workers.shutdown().await;
+
+    // Too large, found out while reading (no Content-Length to refuse it by).
+    let big = vec![b' '; 25 * 1024 * 1024 + 1];
+    let req = in_pieces(WebhookDelivery::new("issues", big).secret(SECRET).request(), 1 << 20, false).await;
+    assert_eq!(h.send(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 #[tokio::test]
 async fn duplicate_delivery_is_200_and_not_run_again() {
     let h = harness().await;
