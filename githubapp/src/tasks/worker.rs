@@ -144,16 +144,10 @@ impl Worker {
                     let app = self.app.clone();
                     let queue = queue.clone();
                     let lease = self.config.lease;
-                    let mut run = Box::pin(async move {
+                    running.spawn(async move {
                         execute(&app, &queue, task, lease).await;
                         drop(permit);
                     });
-                    // Most tasks of the in-process queue finish on their first poll: run that
-                    // poll here and spawn only what is still pending (its next poll hands the
-                    // real waker over).
-                    if futures_util::FutureExt::now_or_never(&mut run).is_none() {
-                        running.spawn(run);
-                    }
                 }
             }
             while running.try_join_next().is_some() {}
