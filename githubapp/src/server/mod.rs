@@ -85,15 +85,12 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
     (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The most a webhook request's `Content-Length` reserves before its bytes arrive.
-const PREALLOCATE_MAX: usize = 64 * 1024;
-
 /// A webhook request's body.
 enum Received {
     /// It came in one piece: used as is, not copied.
     Whole(Bytes),
-    /// It came in pieces, gathered after [`ENVELOPE_ROOM`] free bytes so that storing the
-    /// delivery needs no second copy.
+    /// It came in pieces, copied once into a buffer of exactly [`ENVELOPE_ROOM`] free bytes plus
+    /// the body, so that storing the delivery needs no second copy.
     Gathered(BytesMut),
 }
 
@@ -106,7 +103,8 @@ impl Received {
     }
 }
 
-/// Reads the body, at most [`MAX_BODY_BYTES`].
+/// Reads the body, at most [`MAX_BODY_BYTES`] (a larger `Content-Length` is refused before
+/// reading). Nothing is reserved ahead of the bytes that arrive.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Received, WebhookError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
@@ -115,37 +113,39 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Received, WebhookE
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(WebhookError::TooLarge);
     }
-    let unreadable = |_| WebhookError::Payload("cannot read the request body".into());
     let mut stream = body.into_data_stream();
-    let first = match stream.next().await {
-        None => return Ok(Received::Whole(Bytes::new())),
-        Some(chunk) => chunk.map_err(unreadable)?,
-    };
-    let Some(second) = stream.next().await else {
-        return if first.len() > MAX_BODY_BYTES {
-            Err(WebhookError::TooLarge)
-        } else {
-            Ok(Received::Whole(first))
-        };
-    };
-    // Sized for the usual payload up front; a declared length is not trusted with more memory
-    // than this before the bytes arrive (larger bodies grow the buffer as they come).
-    let mut buf = BytesMut::with_capacity(ENVELOPE_ROOM + declared.unwrap_or(0).min(PREALLOCATE_MAX));
-    buf.resize(ENVELOPE_ROOM, 0);
-    let mut next = Some(Ok(first));
-    let mut after = Some(second);
-    while let Some(chunk) = next {
-        let chunk = chunk.map_err(unreadable)?;
-        if buf.len() - ENVELOPE_ROOM + chunk.len() > MAX_BODY_BYTES {
+    let mut pieces: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
+    while let Some(piece) = stream.next().await {
+        let piece = piece.map_err(read_error)?;
+        total += piece.len();
+        if total > MAX_BODY_BYTES {
             return Err(WebhookError::TooLarge);
         }
-        buf.extend_from_slice(&chunk);
-        next = match after.take() {
-            Some(chunk) => Some(chunk),
-            None => stream.next().await,
-        };
+        pieces.push(piece);
+    }
+    if pieces.len() <= 1 {
+        return Ok(Received::Whole(pieces.pop().unwrap_or_default()));
+    }
+    let mut buf = BytesMut::with_capacity(ENVELOPE_ROOM + total);
+    buf.resize(ENVELOPE_ROOM, 0);
+    for piece in &pieces {
+        buf.extend_from_slice(piece);
     }
     Ok(Received::Gathered(buf))
+}
+
+/// 413 when a body limit layered in front of this route (tower-http's `RequestBodyLimitLayer`,
+/// say) cut the body short, else 400.
+fn read_error(err: axum::Error) -> WebhookError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return WebhookError::TooLarge;
+        }
+        source = e.source();
+    }
+    WebhookError::Payload("cannot read the request body".into())
 }
 
 fn reject(err: WebhookError) -> Response {

@@ -392,10 +392,16 @@ pub(crate) fn envelope_meta_line(d: &Delivery) -> Vec<u8> {
 /// re-encoding of a 25 MB body as a JSON string). A delivery received over HTTP usually has
 /// it already, built in the room kept in front of the body (no copy of the body).
 pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
-    if let Some(envelope) = &d.envelope {
+    let line = envelope_meta_line(d);
+    // The form built on receipt, unless a field was changed since (`Delivery`'s are public).
+    if let Some(envelope) = &d.envelope
+        && envelope.len() == line.len() + 1 + d.body.len()
+        && envelope.starts_with(&line)
+        && envelope[line.len()] == b'\n'
+        && envelope[line.len() + 1..].as_ptr() == d.body.as_ptr()
+    {
         return envelope.clone();
     }
-    let line = envelope_meta_line(d);
     let mut out = BytesMut::with_capacity(line.len() + 1 + d.body.len());
     out.put_slice(&line);
     out.put_u8(b'\n');

@@ -351,6 +351,13 @@ mod tests {
         let copied = super::super::dispatch::encode_envelope(&Delivery { envelope: None, ..d.clone() });
         assert_eq!(envelope, copied);
         assert_eq!(envelope[envelope.len() - body.len()..].as_ptr(), d.body.as_ptr());
+        // A field changed after receipt: the cached form is not used.
+        let changed = Delivery { action: Some("closed".into()), ..d.clone() };
+        let stored = super::super::dispatch::encode_envelope(&changed);
+        assert_eq!(
+            super::super::dispatch::decode_envelope(&stored, 1).unwrap().action.as_deref(),
+            Some("closed")
+        );
         let back = super::super::dispatch::decode_envelope(&envelope, 2).unwrap();
         assert_eq!((back.id, back.action, back.body), (ID.to_string(), Some("opened".into()), d.body));
     }

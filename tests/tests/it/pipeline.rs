@@ -211,14 +211,10 @@ async fn only_post_and_at_most_25_mib() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-/// The request with its body sent in `size`-byte pieces (as a body arrives over a network),
-/// with or without `Content-Length`.
-async fn in_pieces(req: Request<Body>, size: usize, content_length: bool) -> Request<Body> {
-    let (mut parts, body) = req.into_parts();
+/// The request with its body sent in `size`-byte pieces, as a body arrives over a network.
+async fn in_pieces(req: Request<Body>, size: usize) -> Request<Body> {
+    let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    if !content_length {
-        parts.headers.remove(http::header::CONTENT_LENGTH);
-    }
     let pieces: Vec<Result<bytes::Bytes, std::io::Error>> =
         bytes.chunks(size).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
     Request::from_parts(parts, Body::from_stream(futures_util::stream::iter(pieces)))
@@ -228,7 +224,7 @@ async fn in_pieces(req: Request<Body>, size: usize, content_length: bool) -> Req
 async fn bodies_arriving_in_pieces_are_handled_and_stored_whole() {
     let h = harness().await;
     // Foreground: the comment is posted from the typed event.
-    let (status, body) = h.send(in_pieces(issues("opened").request(), 1000, true).await).await;
+    let (status, body) = h.send(in_pieces(issues("opened").request(), 1000).await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(h.github.requests().iter().any(|r| r.path.ends_with("/issues/1/comments")));
 
@@ -237,15 +233,24 @@ async fn bodies_arriving_in_pieces_are_handled_and_stored_whole() {
     let workers = h.app.spawn_workers();
     let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
         .secret(SECRET);
-    let (status, body) = h.send(in_pieces(d.request(), 777, false).await).await;
+    let (status, body) = h.send(in_pieces(d.request(), 777).await).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert!(h.seen.wait_for("background attempt 1", 1).await, "background handler ran");
     workers.shutdown().await;
 
     // Too large, found out while reading (no Content-Length to refuse it by).
     let big = vec![b' '; 25 * 1024 * 1024 + 1];
-    let req = in_pieces(WebhookDelivery::new("issues", big).secret(SECRET).request(), 1 << 20, false).await;
+    let req = in_pieces(WebhookDelivery::new("issues", big).secret(SECRET).request(), 1 << 20).await;
     assert_eq!(h.send(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Refused by its Content-Length, before reading.
+    let req = with(issues("opened").request(), "content-length", &(25 * 1024 * 1024 + 1).to_string());
+    assert_eq!(h.send(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // A tighter limit layered in front of the app's router: still 413, not 400.
+    let limited = h.app.router().unwrap().layer(tower_http::limit::RequestBodyLimitLayer::new(1000));
+    let res = limited.oneshot(in_pieces(issues("opened").request(), 300).await).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
