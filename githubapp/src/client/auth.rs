@@ -121,6 +121,14 @@ impl Secret {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `Authorization: Bearer <token>`, marked sensitive (never printed by `http`).
+    pub(crate) fn bearer_header(&self) -> Result<http::HeaderValue, ClientError> {
+        let mut v = http::HeaderValue::from_str(&format!("Bearer {}", self.expose()))
+            .map_err(|_| ClientError::Auth("the token is not a valid header value".into()))?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
 }
 
 impl fmt::Debug for Secret {

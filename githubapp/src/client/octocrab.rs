@@ -183,7 +183,7 @@ where
             // As githubapp's own requests: a token minted moments ago may not be replicated
             // yet (wait, same token); an older one is replaced. Either way, one retry.
             let window = client.shared.config.token_replication_window;
-            if credential.minted_at.is_some_and(|t| t.elapsed() < window) {
+            if credential.may_be_unreplicated(window) {
                 tokio::time::sleep(REPLICATION_RETRY_WAIT.min(window)).await;
             } else if let Some(fresh) = client.credential(Some(credential.token)).await? {
                 authorize(&mut again, &fresh.token)?;
@@ -198,10 +198,7 @@ where
 const REPLICATION_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 fn authorize(req: &mut Request<OctoBody>, token: &Secret) -> Result<(), ClientError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .map_err(|_| ClientError::Auth("the token is not a valid header value".into()))?;
-    value.set_sensitive(true);
-    req.headers_mut().insert(AUTHORIZATION, value);
+    req.headers_mut().insert(AUTHORIZATION, token.bearer_header()?);
     Ok(())
 }
 

@@ -56,6 +56,14 @@ pub(crate) struct Credential {
     pub(crate) minted_at: Option<std::time::Instant>,
 }
 
+impl Credential {
+    /// An installation token minted less than `window` ago: a 401 to it may only mean GitHub
+    /// has not replicated it yet.
+    pub(crate) fn may_be_unreplicated(&self, window: Duration) -> bool {
+        self.minted_at.is_some_and(|t| t.elapsed() < window)
+    }
+}
+
 /// GitHub's 401 messages for a JWT whose `iat` or `exp` does not fit its clock.
 fn is_jwt_clock_error(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
@@ -335,13 +343,13 @@ impl Client {
             }
             if status == StatusCode::UNAUTHORIZED {
                 match (&self.auth, credential) {
-                    (Auth::Installation(_), Some(Credential { minted_at: Some(minted), .. }))
-                        if minted.elapsed() < shared.config.token_replication_window
+                    (Auth::Installation(_), Some(c))
+                        if c.may_be_unreplicated(shared.config.token_replication_window)
                             && replication_waits < MAX_REPLICATION_WAITS =>
                     {
                         replication_waits += 1;
                         let wait = REPLICATION_STEP * replication_waits;
-                        tracing::info!(%method, %path, age = ?minted.elapsed(), ?wait, "GitHub does not know the new installation token yet (replication); retrying");
+                        tracing::info!(%method, %path, ?wait, "GitHub does not know the new installation token yet (replication); retrying");
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -404,10 +412,7 @@ impl Client {
             .map_err(|_| ClientError::InvalidRequest("user_agent is not a valid header value".into()))?;
         h.insert(USER_AGENT, ua);
         if let Some(token) = token {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| ClientError::Auth("the token is not a valid header value".into()))?;
-            v.set_sensitive(true);
-            h.insert(AUTHORIZATION, v);
+            h.insert(AUTHORIZATION, token.bearer_header()?);
         }
         if let Some(id) = &self.delivery_id
             && let Ok(v) = HeaderValue::from_str(id)

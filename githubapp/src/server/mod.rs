@@ -7,15 +7,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::BytesMut;
-use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::Error;
 use crate::context::AppContext;
 use crate::webhook::{
-    DeliveryHeaders, DeliveryOutcome, Dispatcher, ENVELOPE_ROOM, MAX_BODY_BYTES, WebhookError,
-    parse_delivery, parse_received,
+    DeliveryHeaders, DeliveryOutcome, Dispatcher, MAX_BODY_BYTES, WebhookError, parse_delivery,
 };
 
 /// The built-in health route: `GET /healthz` answers 200 `ok`.
@@ -42,8 +39,8 @@ pub(crate) fn router(ctx: AppContext) -> Result<axum::Router, Error> {
 
 /// The webhook endpoint: DESIGN §5 in order.
 async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) -> Response {
-    let received = match read_body(&headers, body).await {
-        Ok(received) => received,
+    let body = match read_body(&headers, body).await {
+        Ok(body) => body,
         Err(e) => return reject(e),
     };
     // The builder guarantees a verifier before the route exists.
@@ -55,18 +52,14 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
         (Some(one), None) => Some(one.as_bytes()),
         _ => None,
     };
-    if let Err(e) = verifier.verify(sig, received.body()) {
+    if let Err(e) = verifier.verify(sig, &body) {
         return reject(e);
     }
     let meta = match DeliveryHeaders::from_headers(&headers) {
         Ok(m) => m,
         Err(e) => return reject(e),
     };
-    let parsed = match received {
-        Received::Whole(body) => parse_delivery(meta, body),
-        Received::Gathered(buf) => parse_received(meta, buf),
-    };
-    let delivery = match parsed {
+    let delivery = match parse_delivery(meta, body) {
         Ok(d) => d,
         Err(e) => return reject(e),
     };
@@ -85,27 +78,10 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
     (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// A webhook request's body.
-enum Received {
-    /// It came in one piece: used as is, not copied.
-    Whole(Bytes),
-    /// It came in pieces, copied once into a buffer of exactly [`ENVELOPE_ROOM`] free bytes plus
-    /// the body, so that storing the delivery needs no second copy.
-    Gathered(BytesMut),
-}
-
-impl Received {
-    fn body(&self) -> &[u8] {
-        match self {
-            Received::Whole(b) => b,
-            Received::Gathered(b) => &b[ENVELOPE_ROOM..],
-        }
-    }
-}
-
-/// Reads the body, at most [`MAX_BODY_BYTES`] (a larger `Content-Length` is refused before
-/// reading). Nothing is reserved ahead of the bytes that arrive.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Received, WebhookError> {
+/// Reads the body, at most [`MAX_BODY_BYTES`]: a larger `Content-Length` is refused before
+/// reading, a body that runs past the limit while it arrives is cut off. (A body that arrives
+/// in one piece is not copied.)
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, WebhookError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -113,30 +89,11 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Received, WebhookE
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(WebhookError::TooLarge);
     }
-    let mut stream = body.into_data_stream();
-    let mut pieces: Vec<Bytes> = Vec::new();
-    let mut total = 0usize;
-    while let Some(piece) = stream.next().await {
-        let piece = piece.map_err(read_error)?;
-        total += piece.len();
-        if total > MAX_BODY_BYTES {
-            return Err(WebhookError::TooLarge);
-        }
-        pieces.push(piece);
-    }
-    if pieces.len() <= 1 {
-        return Ok(Received::Whole(pieces.pop().unwrap_or_default()));
-    }
-    let mut buf = BytesMut::with_capacity(ENVELOPE_ROOM + total);
-    buf.resize(ENVELOPE_ROOM, 0);
-    for piece in &pieces {
-        buf.extend_from_slice(piece);
-    }
-    Ok(Received::Gathered(buf))
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(read_error)
 }
 
-/// 413 when a body limit layered in front of this route (tower-http's `RequestBodyLimitLayer`,
-/// say) cut the body short, else 400.
+/// 413 when our limit or one layered in front of this route (tower-http's
+/// `RequestBodyLimitLayer`, say) cut the body short, else 400.
 fn read_error(err: axum::Error) -> WebhookError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = source {

@@ -375,8 +375,9 @@ struct EnvelopeMeta<'a> {
     hook_id: Option<u64>,
 }
 
-/// A stored delivery's first line: its metadata as one line of JSON (no raw newline).
-pub(crate) fn envelope_meta_line(d: &Delivery) -> Vec<u8> {
+/// A stored delivery: one line of JSON metadata, `\n`, then the payload bytes unchanged (no
+/// re-encoding of a 25 MB body as a JSON string).
+pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
     let meta = EnvelopeMeta {
         id: d.id.as_str().into(),
         event: d.event.as_str().into(),
@@ -384,26 +385,11 @@ pub(crate) fn envelope_meta_line(d: &Delivery) -> Vec<u8> {
         installation_id: d.installation_id,
         hook_id: d.hook_id,
     };
+    let mut out = BytesMut::with_capacity(d.body.len() + 128);
     // Serializing this struct of strings and integers cannot fail.
-    serde_json::to_vec(&meta).unwrap_or_default()
-}
-
-/// A stored delivery: one line of JSON metadata, `\n`, then the payload bytes unchanged (no
-/// re-encoding of a 25 MB body as a JSON string). A delivery received over HTTP usually has
-/// it already, built in the room kept in front of the body (no copy of the body).
-pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
-    let line = envelope_meta_line(d);
-    // The form built on receipt, unless a field was changed since (`Delivery`'s are public).
-    if let Some(envelope) = &d.envelope
-        && envelope.len() == line.len() + 1 + d.body.len()
-        && envelope.starts_with(&line)
-        && envelope[line.len()] == b'\n'
-        && envelope[line.len() + 1..].as_ptr() == d.body.as_ptr()
-    {
-        return envelope.clone();
+    if let Ok(line) = serde_json::to_vec(&meta) {
+        out.put_slice(&line);
     }
-    let mut out = BytesMut::with_capacity(line.len() + 1 + d.body.len());
-    out.put_slice(&line);
     out.put_u8(b'\n');
     out.put_slice(&d.body);
     out.freeze()
@@ -423,7 +409,6 @@ pub(crate) fn decode_envelope(bytes: &Bytes, attempt: u32) -> Result<Delivery, E
         hook_id: meta.hook_id,
         body: bytes.slice(split + 1..),
         attempt,
-        envelope: None,
     })
 }
 
@@ -441,7 +426,6 @@ mod tests {
             hook_id: None,
             body: Bytes::from_static("{\"a\":\"\n\u{e9}\"}".as_bytes()),
             attempt: 1,
-            envelope: None,
         };
         let back = decode_envelope(&encode_envelope(&d), 3).unwrap();
         assert_eq!(back.id, d.id);

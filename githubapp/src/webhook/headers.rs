@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
 use serde::Deserialize;
 
@@ -94,9 +94,6 @@ pub struct Delivery {
     pub body: Bytes,
     /// 1 for the first run; higher when a background handler is retried.
     pub attempt: u32,
-    /// The stored form (metadata line, `\n`, `body`), when it was built in the room kept in
-    /// front of the received body; it shares `body`'s allocation.
-    pub(crate) envelope: Option<Bytes>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -154,45 +151,7 @@ pub fn parse_delivery(headers: DeliveryHeaders, body: Bytes) -> Result<Delivery,
         hook_id: headers.hook_id,
         body: json,
         attempt: 1,
-        envelope: None,
     })
-}
-
-/// Bytes kept free in front of a received body, for the stored form's metadata line.
-pub(crate) const ENVELOPE_ROOM: usize = 256;
-
-/// [`parse_delivery`] for a body read into `buf` after [`ENVELOPE_ROOM`] free bytes: the
-/// stored form of the delivery is written into that room, in front of the body, so enqueueing
-/// it copies nothing.
-pub(crate) fn parse_received(headers: DeliveryHeaders, mut buf: BytesMut) -> Result<Delivery, WebhookError> {
-    if headers.kind == BodyKind::Form || buf.len() < ENVELOPE_ROOM {
-        let body = buf.split_off(ENVELOPE_ROOM.min(buf.len())).freeze();
-        return parse_delivery(headers, body);
-    }
-    let (action, installation_id) = scan(&buf[ENVELOPE_ROOM..])?;
-    let mut delivery = Delivery {
-        id: headers.delivery_id,
-        event: headers.event,
-        action,
-        installation_id,
-        hook_id: headers.hook_id,
-        body: Bytes::new(),
-        attempt: 1,
-        envelope: None,
-    };
-    let line = super::dispatch::envelope_meta_line(&delivery);
-    if line.len() < ENVELOPE_ROOM {
-        let start = ENVELOPE_ROOM - 1 - line.len();
-        buf[start..ENVELOPE_ROOM - 1].copy_from_slice(&line);
-        buf[ENVELOPE_ROOM - 1] = b'\n';
-        let whole = buf.freeze();
-        delivery.body = whole.slice(ENVELOPE_ROOM..);
-        delivery.envelope = Some(whole.slice(start..));
-    } else {
-        // A very long `action`: the envelope is built (copied) if a background handler needs it.
-        delivery.body = buf.split_off(ENVELOPE_ROOM).freeze();
-    }
-    Ok(delivery)
 }
 
 /// `action` and `installation.id` of a JSON payload, which must be an object.
@@ -332,48 +291,5 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
-    }
-
-    fn received(body: &[u8]) -> BytesMut {
-        let mut buf = BytesMut::zeroed(ENVELOPE_ROOM);
-        buf.extend_from_slice(body);
-        buf
-    }
-
-    #[test]
-    fn received_bodies_carry_their_stored_form_without_a_copy() {
-        let body = br#"{"action":"opened","installation":{"id":77},"x":"\n"}"#;
-        let d = parse_received(hdrs("application/json"), received(body)).unwrap();
-        assert_eq!(&d.body[..], &body[..]);
-        assert_eq!((d.action.as_deref(), d.installation_id), (Some("opened"), Some(77)));
-        let envelope = d.envelope.clone().expect("built in the room in front of the body");
-        // The same bytes as an envelope built from scratch, and the body is not copied.
-        let copied = super::super::dispatch::encode_envelope(&Delivery { envelope: None, ..d.clone() });
-        assert_eq!(envelope, copied);
-        assert_eq!(envelope[envelope.len() - body.len()..].as_ptr(), d.body.as_ptr());
-        // A field changed after receipt: the cached form is not used.
-        let changed = Delivery { action: Some("closed".into()), ..d.clone() };
-        let stored = super::super::dispatch::encode_envelope(&changed);
-        assert_eq!(
-            super::super::dispatch::decode_envelope(&stored, 1).unwrap().action.as_deref(),
-            Some("closed")
-        );
-        let back = super::super::dispatch::decode_envelope(&envelope, 2).unwrap();
-        assert_eq!((back.id, back.action, back.body), (ID.to_string(), Some("opened".into()), d.body));
-    }
-
-    #[test]
-    fn received_bodies_without_room_for_the_line_or_in_forms_still_parse() {
-        let action = "a".repeat(ENVELOPE_ROOM);
-        let body = format!(r#"{{"action":"{action}"}}"#);
-        let d = parse_received(hdrs("application/json"), received(body.as_bytes())).unwrap();
-        assert_eq!(d.action.as_deref(), Some(action.as_str()));
-        assert!(d.envelope.is_none(), "too long for the room: built when needed");
-        assert_eq!(&d.body[..], body.as_bytes());
-
-        let form = b"payload=%7B%22action%22%3A%22opened%22%7D";
-        let d = parse_received(hdrs("application/x-www-form-urlencoded"), received(form)).unwrap();
-        assert_eq!((&d.body[..], d.envelope.is_none()), (&br#"{"action":"opened"}"#[..], true));
-        assert!(parse_received(hdrs("application/json"), received(b"[1]")).is_err());
     }
 }

@@ -15,7 +15,6 @@ mod verify;
 
 pub use dispatch::{DeliveryOutcome, Dispatcher, HandlerReport};
 pub use headers::{Delivery, DeliveryHeaders, parse_delivery};
-pub(crate) use headers::{ENVELOPE_ROOM, parse_received};
 pub use verify::{Verifier, sign};
 
 /// Why a delivery was rejected. [`WebhookError::status`] is the HTTP answer.

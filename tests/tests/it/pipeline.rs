@@ -228,8 +228,7 @@ async fn bodies_arriving_in_pieces_are_handled_and_stored_whole() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(h.github.requests().iter().any(|r| r.path.ends_with("/issues/1/comments")));
 
-    // Background: the stored delivery (built around the gathered body) decodes into the same
-    // typed event on the worker.
+    // Background: the stored delivery decodes into the same typed event on the worker.
     let workers = h.app.spawn_workers();
     let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
         .secret(SECRET);
