@@ -64,6 +64,10 @@ pub struct EventSpec {
 pub struct HandlerDescriptor {
     pub name: &'static str,
     pub module_path: &'static str,
+    /// `module::path::name`, built at compile time.
+    pub qualified_name: &'static str,
+    /// `webhook:module::path::name`: the task name background runs are queued under.
+    pub task_name: &'static str,
     pub file: &'static str,
     pub line: u32,
     pub specs: &'static [EventSpec],

@@ -75,7 +75,7 @@ impl Registry {
     /// assert!(only_greet.handlers().iter().all(|h| h.name == "greet"));
     /// ```
     pub fn filter(self, keep: impl Fn(&str) -> bool) -> Registry {
-        let handlers = self.handlers.into_iter().filter(|h| keep(&h.qualified_name())).collect();
+        let handlers = self.handlers.into_iter().filter(|h| keep(h.qualified_name())).collect();
         Registry::from_parts(handlers, self.routes).with_tasks(self.tasks)
     }
 
@@ -166,15 +166,14 @@ impl Registry {
 
     /// The background handler a task of this name runs (`webhook:<module>::<fn>`).
     pub(crate) fn background_handler(&self, task_name: &str) -> Option<&'static HandlerDescriptor> {
-        let name = task_name.strip_prefix("webhook:")?;
-        self.handlers.iter().copied().find(|h| h.background && h.qualified_name() == name)
+        self.handlers.iter().copied().find(|h| h.background && h.task_name == task_name)
     }
 
     /// Startup checks: duplicate names and routes are errors listing both places; an empty
     /// registry means the linker dropped the crate holding the handlers.
     pub fn validate(&self, webhook_path: &str) -> Result<(), Error> {
         let mut problems = Vec::new();
-        let mut seen: HashMap<String, &HandlerDescriptor> = HashMap::new();
+        let mut seen: HashMap<&str, &HandlerDescriptor> = HashMap::new();
         for h in &self.handlers {
             if let Some(prev) = seen.insert(h.qualified_name(), h) {
                 problems.push(format!(
@@ -231,13 +230,13 @@ impl Registry {
 
 impl HandlerDescriptor {
     /// `module::path::fn_name`: the handler's unique name (and its task name suffix).
-    pub fn qualified_name(&self) -> String {
-        format!("{}::{}", self.module_path, self.name)
+    pub fn qualified_name(&self) -> &'static str {
+        self.qualified_name
     }
 
     /// The task name background runs of this handler are queued under.
-    pub fn task_name(&self) -> String {
-        format!("webhook:{}", self.qualified_name())
+    pub fn task_name(&self) -> &'static str {
+        self.task_name
     }
 
     /// The specs as written: `issues.opened`, `push`, `*`.

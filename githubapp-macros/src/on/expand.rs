@@ -135,10 +135,15 @@ fn descriptor(handler: &Handler<'_>, handler_fn: &Ident) -> TokenStream {
     let background = handler.background;
     let retries = paths::retries(handler.retries);
     let timeout = paths::timeout(handler.timeout_ms);
+    let concat = paths::concat(span);
+    let qualified = quote!(#concat!(#module_path!(), "::", #name));
+    let task_name = quote!(#concat!("webhook:", #module_path!(), "::", #name));
     quote! {
         #descriptor {
             name: #name,
             module_path: #module_path!(),
+            qualified_name: #qualified,
+            task_name: #task_name,
             file: #file!(),
             line: #line!(),
             specs: &[#(#specs),*],

@@ -421,6 +421,8 @@ fn expands_as_documented() {
                 ::githubapp::__private::HandlerDescriptor {
                     name: "greet",
                     module_path: ::core::module_path!(),
+                    qualified_name: ::core::concat!(::core::module_path!(), "::", "greet"),
+                    task_name: ::core::concat!("webhook:", ::core::module_path!(), "::", "greet"),
                     file: ::core::file!(),
                     line: ::core::line!(),
                     specs: &[

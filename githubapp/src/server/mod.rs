@@ -68,12 +68,13 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
     let status = StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     // The delivery id was validated as a UUID, so it needs no JSON escaping.
     let body = match outcome {
-        DeliveryOutcome::Failed => {
-            format!(
-                r#"{{"error":"a handler failed; see the app's logs for this delivery","delivery":"{id}"}}"#
-            )
-        }
-        other => format!(r#"{{"ok":true,"delivery":"{id}","outcome":"{}"}}"#, other.as_str()),
+        DeliveryOutcome::Failed => [
+            r#"{"error":"a handler failed; see the app's logs for this delivery","delivery":""#,
+            &id,
+            r#""}"#,
+        ]
+        .concat(),
+        other => [r#"{"ok":true,"delivery":""#, &id, r#"","outcome":""#, other.as_str(), r#""}"#].concat(),
     };
     (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }

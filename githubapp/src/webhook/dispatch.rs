@@ -203,7 +203,7 @@ impl Dispatcher {
                 (
                     i,
                     HandlerReport {
-                        handler: h.qualified_name(),
+                        handler: h.qualified_name().to_owned(),
                         background: h.background,
                         elapsed: start.elapsed(),
                         result,
@@ -247,7 +247,7 @@ async fn enqueue_background(
         let payload = envelope.get_or_insert_with(|| encode_envelope(delivery)).clone();
         let task = NewTask::new(h.task_name(), payload)
             .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
-            .idempotency_key(format!("{}:{}", delivery.id, h.qualified_name()))
+            .idempotency_key([delivery.id.as_str(), ":", h.qualified_name()].concat())
             .installation(delivery.installation_id);
         match retrying(|| queue.enqueue(task.clone())).await {
             Ok(Enqueued::New(id)) => {

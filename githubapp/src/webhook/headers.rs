@@ -38,11 +38,13 @@ impl DeliveryHeaders {
         let kind = match single(headers, "content-type") {
             None => BodyKind::Json,
             Some(ct) => {
-                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                match mime.as_str() {
-                    "application/json" => BodyKind::Json,
-                    "application/x-www-form-urlencoded" => BodyKind::Form,
-                    _ => return Err(WebhookError::ContentType),
+                let mime = ct.split(';').next().unwrap_or("").trim();
+                if mime.eq_ignore_ascii_case("application/json") {
+                    BodyKind::Json
+                } else if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+                    BodyKind::Form
+                } else {
+                    return Err(WebhookError::ContentType);
                 }
             }
         };
