@@ -12,11 +12,10 @@ use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueSt
 const IDEMPOTENCY_TTL: Duration = super::IDEMPOTENCY_TTL;
 /// How long dead tasks are kept for inspection.
 const DEAD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// The most delivery ids remembered; the oldest are forgotten first past this (about 40 bytes
-/// each: ~8 MB at the cap).
-const MAX_DELIVERIES: usize = 200_000;
-/// The most idempotency keys remembered; the oldest are forgotten first past this.
-const MAX_IDEMPOTENCY_KEYS: usize = 200_000;
+/// Delivery ids and idempotency keys are remembered until they expire, and at least the most
+/// recent 114,688 of each, at most twice as many (see [`Recent`]). 7/8 of a power of two, so
+/// a generation's table is exactly full at the cap: 4.3 MB, at most two per store.
+const KEYS_PER_GENERATION: usize = (1 << 17) / 8 * 7;
 
 /// Keys are 128-bit digests: a delivery UUID as its own bits, anything else through SipHash
 /// twice. Storing digests instead of strings keeps memory flat under load.
@@ -113,13 +112,78 @@ struct State {
     ready: BinaryHeap<Reverse<(u64, u64, u64)>>,
     /// (lease expiry ms, id, lease)
     leases: BTreeSet<(u64, u64, u64)>,
-    idempotency: DigestMap<u64>,
-    idempotency_expiry: VecDeque<(u64, u128)>,
-    deliveries: DigestMap<u64>,
-    delivery_expiry: VecDeque<(u64, u128)>,
+    /// Idempotency key -> task id.
+    idempotency: Recent,
+    /// Delivery id -> 0 (only the expiry matters).
+    deliveries: Recent,
     dead_order: VecDeque<(u64, u64)>,
     completed: u64,
     retried: u64,
+}
+
+/// Keys remembered until they expire, in two generations: inserts go to the newer table;
+/// once it holds `per_generation` keys, the older table is dropped whole and the newer one
+/// takes its place. So at least the last `per_generation` keys are remembered (at most twice
+/// as many), and an insert costs one table lookup, a lookup at most two. (An oldest-first
+/// queue evicting one key per insert cost two more cache misses per key on large tables.)
+struct Recent {
+    /// key -> (expires at, in ms since the epoch; value)
+    newer: DigestMap<(u64, u64)>,
+    older: DigestMap<(u64, u64)>,
+    /// The latest expiry in each table: a table whose keys have all expired is dropped.
+    newer_until: u64,
+    older_until: u64,
+    per_generation: usize,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent::new(KEYS_PER_GENERATION)
+    }
+}
+
+impl Recent {
+    fn new(per_generation: usize) -> Self {
+        Recent {
+            newer: DigestMap::default(),
+            older: DigestMap::default(),
+            newer_until: 0,
+            older_until: 0,
+            per_generation: per_generation.max(1),
+        }
+    }
+
+    /// The value of a key that has not expired. The newer table has the latest insert.
+    fn get(&self, key: u128, now: u64) -> Option<u64> {
+        let (expires, value) = match self.newer.get(&key) {
+            Some(entry) => *entry,
+            None => *self.older.get(&key)?,
+        };
+        (expires > now).then_some(value)
+    }
+
+    fn insert(&mut self, key: u128, expires: u64, value: u64, now: u64) {
+        if self.older_until <= now && !self.older.is_empty() {
+            self.older = DigestMap::default();
+        }
+        if self.newer_until <= now && !self.newer.is_empty() {
+            self.newer.clear();
+        }
+        if self.newer.len() >= self.per_generation {
+            // Sized for a full generation up front: no rehash of a large table later.
+            let fresh = DigestMap::with_capacity_and_hasher(self.per_generation, Default::default());
+            self.older = std::mem::replace(&mut self.newer, fresh);
+            self.older_until = self.newer_until;
+            self.newer_until = 0;
+        }
+        self.newer.insert(key, (expires, value));
+        self.newer_until = self.newer_until.max(expires);
+    }
+
+    fn remove(&mut self, key: u128) {
+        self.newer.remove(&key);
+        self.older.remove(&key);
+    }
 }
 
 struct Record {
@@ -167,7 +231,7 @@ impl MemoryQueue {
         s.prune(now);
         let key = task.idempotency_key.as_deref().map(digest);
         if let Some(key) = key
-            && let Some(id) = s.idempotency.get(&key)
+            && let Some(id) = s.idempotency.get(key, now)
         {
             return Enqueued::Duplicate(id.to_string());
         }
@@ -175,8 +239,7 @@ impl MemoryQueue {
         let id = s.next_id;
         let run_at = task.run_at.map(to_ms).unwrap_or(now);
         if let Some(key) = key {
-            s.idempotency.insert(key, id);
-            s.idempotency_expiry.push_back((now + IDEMPOTENCY_TTL.as_millis() as u64, key));
+            s.idempotency.insert(key, now + IDEMPOTENCY_TTL.as_millis() as u64, id, now);
         }
         s.tasks.insert(
             id,
@@ -278,14 +341,6 @@ impl State {
     }
 
     fn prune(&mut self, now: u64) {
-        while let Some((exp, _)) = self.idempotency_expiry.front() {
-            if *exp > now && self.idempotency.len() < MAX_IDEMPOTENCY_KEYS {
-                break;
-            }
-            if let Some((_, key)) = self.idempotency_expiry.pop_front() {
-                self.idempotency.remove(&key);
-            }
-        }
         let dead_before = now.saturating_sub(DEAD_TTL.as_millis() as u64);
         while let Some(&(at, id)) = self.dead_order.front() {
             if at > dead_before {
@@ -389,31 +444,15 @@ impl Queue for MemoryQueue {
         let key = digest(delivery_id);
         let mut s = self.lock();
         let now = now_ms();
-        while let Some((exp, _)) = s.delivery_expiry.front() {
-            if *exp > now && s.deliveries.len() < MAX_DELIVERIES {
-                break;
-            }
-            if let Some((exp, id)) = s.delivery_expiry.pop_front() {
-                // Only remove the entry this expiry belongs to (a forgotten and re-marked id
-                // has a newer expiry).
-                if s.deliveries.get(&id) == Some(&exp) {
-                    s.deliveries.remove(&id);
-                }
-            }
+        let fresh = s.deliveries.get(key, now).is_none();
+        if fresh {
+            s.deliveries.insert(key, now + ttl.as_millis() as u64, 0, now);
         }
-        let fresh = if s.deliveries.get(&key).is_some_and(|exp| *exp > now) {
-            false
-        } else {
-            let exp = now + ttl.as_millis() as u64;
-            s.deliveries.insert(key, exp);
-            s.delivery_expiry.push_back((exp, key));
-            true
-        };
         Box::pin(async move { Ok(fresh) })
     }
 
     fn forget_delivery<'a>(&'a self, delivery_id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
-        self.lock().deliveries.remove(&digest(delivery_id));
+        self.lock().deliveries.remove(digest(delivery_id));
         Box::pin(async move { Ok(()) })
     }
 
@@ -635,6 +674,52 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(q.lease(1, LEASE).await.unwrap().is_empty());
         q.complete(&t).await.unwrap();
+    }
+
+    #[test]
+    fn recent_keys_live_two_generations_and_expire() {
+        let mut r = Recent::new(3);
+        let (now, later) = (1_000, 10_000);
+        for k in 1..=3 {
+            r.insert(k, later, k as u64 * 10, now);
+        }
+        assert_eq!(r.get(2, now), Some(20));
+        // The fourth key starts a generation: the first three are still remembered.
+        r.insert(4, later, 40, now);
+        assert_eq!((r.newer.len(), r.older.len()), (1, 3));
+        assert!((1..=4).all(|k| r.get(k, now).is_some()));
+        // Two more generations on: keys older than the last `per_generation` may go.
+        for k in 5..=7 {
+            r.insert(k, later, 0, now);
+        }
+        assert_eq!(r.get(1, now), None, "dropped with its generation");
+        assert!((5..=7).all(|k| r.get(k, now).is_some()), "the last per_generation keys are kept");
+        // A re-inserted key answers from the newer table; removal clears both.
+        r.insert(5, later + 1, 55, now);
+        assert_eq!(r.get(5, now), Some(55));
+        r.remove(5);
+        assert_eq!(r.get(5, now), None);
+        // Expired keys are not answered, and a table of expired keys is dropped on insert.
+        assert_eq!(r.get(6, later), None);
+        r.insert(100, later + 500, 1, later);
+        assert!(r.older.is_empty(), "the older generation had expired");
+        assert_eq!((r.get(100, later), r.get(7, later)), (Some(1), None));
+        // A newer table whose keys have all expired is emptied instead of rotated.
+        r.insert(101, later + 600, 2, later + 550);
+        assert_eq!((r.newer.len(), r.older.len(), r.get(101, later + 550)), (1, 0, Some(2)));
+    }
+
+    #[tokio::test]
+    async fn many_deliveries_keep_the_recent_ones() {
+        let q = MemoryQueue::new();
+        let ttl = Duration::from_secs(60);
+        let n = KEYS_PER_GENERATION + 1000;
+        for i in 0..n {
+            assert!(q.mark_delivery(&format!("d{i}"), ttl).await.unwrap());
+        }
+        for i in n - KEYS_PER_GENERATION..n {
+            assert!(!q.mark_delivery(&format!("d{i}"), ttl).await.unwrap(), "d{i} was forgotten");
+        }
     }
 
     #[tokio::test]
