@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use githubapp::events::IssuesEvent;
+use githubapp::events::{IssuesEvent, PullRequestEvent};
 use githubapp::prelude::*;
 use githubapp::tasks::{Enqueued, NewTask, Queue, TaskMeta};
 use githubapp::testing::{FakeGitHub, WebhookDelivery};
@@ -230,6 +230,16 @@ async fn slow_step(#[inject] seen: State<SharedSeen>, #[inject] meta: TaskMeta, 
     seen.push(format!("slow_step {millis} finished"));
 }
 
+/// A background handler: records the delivery a worker handed it.
+#[github::on("pull_request.opened", background)]
+async fn delivery_kept(event: PullRequestEvent, d: Delivery, seen: State<SharedSeen>) {
+    seen.push(format!(
+        "kept {} {} {:?} {:?} #{} attempt {}",
+        d.id, d.event, d.action, d.installation_id, event.number, d.attempt
+    ));
+    seen.push(format!("body {}", String::from_utf8_lossy(&d.body)));
+}
+
 /// An app with one worker slot and the given shutdown grace and lease.
 fn app_with_worker(
     seen: &Arc<Seen>,
@@ -275,6 +285,43 @@ async fn backends() -> Vec<(&'static str, Arc<dyn Queue>)> {
         None => eprintln!("SKIPPED postgres: GITHUBAPP_TEST_DATABASE_URL is not set"),
     }
     out
+}
+
+/// A background handler gets the delivery it was enqueued from, byte for byte, on every
+/// backend (a stored delivery is a metadata line followed by the body as received).
+#[tokio::test]
+async fn background_handlers_get_their_delivery_on_every_backend() {
+    for (backend, queue) in backends().await {
+        let seen = Arc::new(Seen::default());
+        let mut worker = githubapp::tasks::WorkerConfig::default();
+        worker.poll_interval = Duration::from_millis(20);
+        let app = githubapp::App::builder()
+            .webhook_secret(SECRET)
+            .registry(githubapp::Registry::global().filter(|n| n == "it::tasks::delivery_kept"))
+            .state(SharedSeen(seen.clone()))
+            .worker_config(worker)
+            .queue(queue)
+            .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
+            .build()
+            .unwrap();
+        let body = app_fixture("pull_request", "opened.with-organization", 7);
+        let d = WebhookDelivery::new("pull_request", body.clone()).secret(SECRET);
+        let res = app.router().unwrap().oneshot(d.request()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED, "{backend}");
+        let workers = app.spawn_workers();
+        let want = format!(
+            "kept {} pull_request Some(\"opened\") Some(7) #{} attempt 1",
+            d.id(),
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()["number"]
+        );
+        assert!(seen.wait_for(&want, 1).await, "{backend}: the handler did not get the delivery ({want})");
+        workers.shutdown().await;
+        assert_eq!(
+            seen.count(&format!("body {}", String::from_utf8(body).unwrap())),
+            1,
+            "{backend}: body changed"
+        );
+    }
 }
 
 /// Shutdown stops leasing, lets the running task finish within the grace period, and leaves
