@@ -21,6 +21,11 @@
 #                            opened.with-organization.json
 #          PIN=1             pin the server to SERVER_CPUS (default 1) and wrk to WRK_CPUS
 #                            (default 0) with taskset, when there are >= 2 CPUs; PIN=0: no pinning
+#          IDLE_POLL=1       hold /dev/cpu_dma_latency at 0 while measuring (root only), so idle
+#                            CPUs poll instead of halting. On a VM a halted vCPU makes every
+#                            wake-up of wrk cost the server several us of system time, and how
+#                            often wrk sleeps depends on the server's timing, not on its work:
+#                            this takes that artifact out of all modes alike.
 #          PORT=18787        BENCH_SECRET=...   NO_BUILD=1 (skip cargo build)
 set -euo pipefail
 
@@ -61,6 +66,7 @@ cleanup() {
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
+    if [[ -n "${IDLE_POLL_PID:-}" ]]; then kill "$IDLE_POLL_PID" 2>/dev/null || true; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -178,8 +184,8 @@ PY
 }
 
 CLK_TCK="$(getconf CLK_TCK)"
-cpu_ticks() { # user + system CPU time of the whole server process, in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER_PID/stat"
+cpu_ticks() { # "user system" CPU time of the whole server process, in clock ticks
+    awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$SERVER_PID/stat"
 }
 
 stats() { # GET /bench/stats -> "handled queued running"
@@ -204,6 +210,22 @@ run_wrk() { # run_wrk <seconds> <salt> <outfile>
     timeout $(( $1 + 30 )) "${pin_wrk[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$1"s --latency \
         -s "$WORK/webhook.lua" "http://127.0.0.1:$PORT/webhooks/github" -- "$2" >"$3" 2>&1
 }
+
+IDLE_POLL_ON=0
+if [[ "${IDLE_POLL:-0}" == 1 ]]; then
+    if [[ -w /dev/cpu_dma_latency ]]; then
+        # The request lasts while the file stays open: a holder process, stopped on exit.
+        python3 -c 'import os, struct, time
+fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
+os.write(fd, struct.pack("i", 0))
+time.sleep(86400)' &
+        IDLE_POLL_PID=$!
+        IDLE_POLL_ON=1
+        echo "== idle CPUs poll (/dev/cpu_dma_latency held at 0 by pid $IDLE_POLL_PID)"
+    else
+        echo "   IDLE_POLL=1 needs write access to /dev/cpu_dma_latency (root); measuring without it"
+    fi
+fi
 
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
@@ -231,7 +253,7 @@ for round in $(seq "$ROUNDS"); do
         run_wrk "$WARMUP" "$salt" "$WORK/warmup.txt" || die "$mode: wrk warm-up failed: $(cat "$WORK/warmup.txt")"
         salt=$(( salt + 1 ))
         read -r handled_start _ < <(stats)
-        cpu_start=$(cpu_ticks)
+        read -r user_start sys_start < <(cpu_ticks)
         run_wrk "$DURATION" "$salt" "$WORK/wrk-$mode.txt" || die "$mode: wrk failed: $(cat "$WORK/wrk-$mode.txt")"
         read -r _ queued_end _ < <(stats)
         # Give background workers up to 10 s to drain what the load left queued.
@@ -240,13 +262,13 @@ for round in $(seq "$ROUNDS"); do
             [[ "$queued" == "-" || ( "$queued" == 0 && "$running" == 0 ) ]] && break
             sleep 0.1
         done
-        cpu_end=$(cpu_ticks)
+        read -r user_end sys_end < <(cpu_ticks)
         rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
         kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
         sent=$(( $(awk '/requests in/ {print $1}' "$WORK/warmup.txt") + $(awk '/requests in/ {print $1}' "$WORK/wrk-$mode.txt") + 1 ))
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$round" "$WORK/wrk-$mode.txt.$round" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$round" "$WORK/wrk-$mode.txt.$round" \
             "$rss_idle" "$rss_peak" "$sent" "$handled" "$queued_end" \
-            "$(( handled - handled_start ))" "$(( cpu_end - cpu_start ))" "$CLK_TCK" >>"$RESULTS"
+            "$(( handled - handled_start ))" "$(( user_end - user_start ))" "$(( sys_end - sys_start ))" "$CLK_TCK" >>"$RESULTS"
         cp "$WORK/wrk-$mode.txt" "$WORK/wrk-$mode.txt.$round"
         if [[ -n "${VERBOSE:-}" ]]; then cat "$WORK/wrk-$mode.txt"; fi
         echo "   round $round $mode: done"
@@ -255,7 +277,7 @@ done
 echo "   load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report ---------------------------------------------------------------------------------
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" "$IDLE_POLL_ON" <<'PY'
 import re, statistics, sys
 
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
@@ -280,20 +302,22 @@ def parse(path):
 
 rows = {}
 for line in open(sys.argv[1]):
-    mode, rnd, path, rss_idle, rss_peak, sent, handled, queued_end, measured, ticks, hz = line.rstrip("\n").split("\t")
+    mode, rnd, path, rss_idle, rss_peak, sent, handled, queued_end, measured, user, system, hz = line.rstrip("\n").split("\t")
     r = parse(path)
     # Server CPU time per delivery handled during the measured run (for `ingest`, including
     # the workers that drained the queue): robust to other processes taking CPU away.
-    cpu_us = int(ticks) * 1e6 / int(hz) / max(int(measured), 1)
+    per = 1e6 / int(hz) / max(int(measured), 1)
+    user_us, sys_us = int(user) * per, int(system) * per
+    cpu_us = user_us + sys_us
     r.update(rss_idle=int(rss_idle), rss_peak=int(rss_peak), sent=int(sent), handled=int(handled),
-             queued_end=queued_end, cpu_us=cpu_us)
+             queued_end=queued_end, cpu_us=cpu_us, user_us=user_us)
     rows.setdefault(mode, []).append(r)
 
 def med(mode, key):
     return statistics.median(r[key] for r in rows[mode])
 
 print()
-hdr = (f"{'mode':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10} {'peak RSS':>9}"
+hdr = (f"{'mode':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10} {'user':>6} {'peak RSS':>9}"
        f" {'idle RSS':>9} {'errors':>6}  handled/sent")
 print(hdr)
 print("-" * len(hdr))
@@ -308,7 +332,7 @@ for mode, rs in rows.items():
     if mode == "ingest":
         backlog = "  (queued at end of load: " + ",".join(str(r["queued_end"]) for r in rs) + ")"
     print(f"{mode:<12} {med(mode, 'rps'):>8.0f} {med(mode, 'p50'):>8.2f} {med(mode, 'p99'):>8.2f}"
-          f" {med(mode, 'cpu_us'):>10.1f} {peak:>7.1f}MB {idle:>7.1f}MB {errors:>6}  {handled}/{sent}{backlog}")
+          f" {med(mode, 'cpu_us'):>10.1f} {med(mode, 'user_us'):>6.1f} {peak:>7.1f}MB {idle:>7.1f}MB {errors:>6}  {handled}/{sent}{backlog}")
     if errors:
         problems.append(f"{mode}: {errors} non-2xx responses or socket errors")
     # wrk counts answered requests; the server may also have handled the few in flight
@@ -322,8 +346,10 @@ def ratio(a, b, target, label):
         x = med(a, "rps") / med(b, "rps")
         # Capacity per CPU: the inverse of CPU time per delivery.
         y = med(b, "cpu_us") / med(a, "cpu_us")
+        u = med(b, "user_us") / med(a, "user_us")
         verdict = lambda v: "ok" if v >= target else "BELOW"
-        print(f"{label:<24} req/s {x:5.2f} ({verdict(x)}), per CPU {y:5.2f} ({verdict(y)})   target >= {target}")
+        print(f"{label:<24} req/s {x:5.2f} ({verdict(x)}), per CPU {y:5.2f} ({verdict(y)}),"
+              f" per user CPU {u:5.2f}   target >= {target}")
 
 ratio("ingest", "verify-scan", 0.9, "ingest / verify-scan")
 ratio("typed", "value", 1.0, "typed / value")
@@ -341,7 +367,11 @@ for mode in ("ingest", "typed"):
 print()
 print("req/s ratios compare throughput measured back to back; on a busy machine the CPU the server")
 print("gets varies between runs, so 'per CPU' (server CPU time per delivery, incl. background workers)")
-print("is the steadier comparison. Repeat with ROUNDS=3 for medians.")
+print("is the steadier comparison; 'user' is the part spent in the server's own code, without the")
+print("kernel's socket work (the same for every mode) and wake-ups of wrk (see IDLE_POLL).")
+rounds = max(len(rs) for rs in rows.values())
+print(f"idle CPUs: {'polling (IDLE_POLL=1)' if sys.argv[2] == '1' else 'halting (the default; IDLE_POLL=1 to poll)'};"
+      f" {'medians of ' + str(rounds) + ' rounds' if rounds > 1 else 'one round (ROUNDS=3 for medians)'}.")
 for p in problems:
     print("WARNING:", p)
 PY
