@@ -213,17 +213,26 @@ run_wrk() { # run_wrk <seconds> <salt> <outfile>
 
 IDLE_POLL_ON=0
 if [[ "${IDLE_POLL:-0}" == 1 ]]; then
-    if [[ -w /dev/cpu_dma_latency ]]; then
-        # The request lasts while the file stays open: a holder process, stopped on exit.
-        python3 -c 'import os, struct, time
-fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
-os.write(fd, struct.pack("i", 0))
-time.sleep(86400)' &
-        IDLE_POLL_PID=$!
+    # The request lasts while the file stays open: a holder process that says when it holds
+    # it, and ends with this script (stopped on exit, and by itself if this script is killed).
+    exec 4< <(python3 -u -c 'import os, struct, sys, time
+parent = os.getppid()
+try:
+    fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
+    os.write(fd, struct.pack("i", 0))
+except OSError as e:
+    print("failed:", e.strerror)
+    sys.exit(1)
+print("held")
+while os.getppid() == parent:
+    time.sleep(1)' 2>&1)
+    IDLE_POLL_PID=$!
+    read -r -t 10 held <&4 || held="no answer"
+    if [[ "$held" == held ]]; then
         IDLE_POLL_ON=1
         echo "== idle CPUs poll (/dev/cpu_dma_latency held at 0 by pid $IDLE_POLL_PID)"
     else
-        echo "   IDLE_POLL=1 needs write access to /dev/cpu_dma_latency (root); measuring without it"
+        echo "   IDLE_POLL=1: cannot hold /dev/cpu_dma_latency ($held; needs root); measuring without it"
     fi
 fi
 
@@ -368,8 +377,8 @@ print()
 print("req/s ratios compare throughput measured back to back; on a busy machine the CPU the server")
 print("gets varies between runs, so 'per CPU' (server CPU time per delivery, incl. background workers)")
 print("is the steadier comparison; 'user' is the part spent in the server's own code, without the")
-print("kernel's socket work (the same for every mode) and wake-ups of wrk (see IDLE_POLL).")
-rounds = max(len(rs) for rs in rows.values())
+print("kernel's socket work (about the same in every mode) and wake-ups of wrk (see IDLE_POLL).")
+rounds = max((len(rs) for rs in rows.values()), default=0)
 print(f"idle CPUs: {'polling (IDLE_POLL=1)' if sys.argv[2] == '1' else 'halting (the default; IDLE_POLL=1 to poll)'};"
       f" {'medians of ' + str(rounds) + ' rounds' if rounds > 1 else 'one round (ROUNDS=3 for medians)'}.")
 for p in problems:

@@ -12,10 +12,13 @@ use super::{BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueSt
 const IDEMPOTENCY_TTL: Duration = super::IDEMPOTENCY_TTL;
 /// How long dead tasks are kept for inspection.
 const DEAD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Delivery ids and idempotency keys are remembered until they expire, and at least the most
-/// recent 114,688 of each, at most twice as many (see [`Recent`]). 7/8 of a power of two, so
-/// a generation's table is exactly full at the cap: 4.3 MB, at most two per store.
-const KEYS_PER_GENERATION: usize = (1 << 17) / 8 * 7;
+/// Delivery ids are remembered until they expire, and at least the most recent 114,688 of
+/// them, at most twice as many (see [`Recent`]). 7/8 of a power of two, so a generation's
+/// table is exactly full at the cap: 4.3 MB, at most two.
+const DELIVERIES_PER_GENERATION: usize = (1 << 17) / 8 * 7;
+/// Idempotency keys likewise, twice as many (8.4 MB per table): a delivery with background
+/// handlers stores one key per handler, and the keys should outlive the delivery ids.
+const KEYS_PER_GENERATION: usize = (1 << 18) / 8 * 7;
 
 /// Keys are 128-bit digests: a delivery UUID as its own bits, anything else through SipHash
 /// twice. Storing digests instead of strings keeps memory flat under load.
@@ -113,46 +116,35 @@ struct State {
     /// (lease expiry ms, id, lease)
     leases: BTreeSet<(u64, u64, u64)>,
     /// Idempotency key -> task id.
-    idempotency: Recent,
+    idempotency: Recent<KEYS_PER_GENERATION>,
     /// Delivery id -> 0 (only the expiry matters).
-    deliveries: Recent,
+    deliveries: Recent<DELIVERIES_PER_GENERATION>,
     dead_order: VecDeque<(u64, u64)>,
     completed: u64,
     retried: u64,
 }
 
 /// Keys remembered until they expire, in two generations: inserts go to the newer table;
-/// once it holds `per_generation` keys, the older table is dropped whole and the newer one
-/// takes its place. So at least the last `per_generation` keys are remembered (at most twice
-/// as many), and an insert costs one table lookup, a lookup at most two. (An oldest-first
-/// queue evicting one key per insert cost two more cache misses per key on large tables.)
-struct Recent {
+/// once it holds `N` keys, the older table is dropped whole and the newer one takes its
+/// place. So at least the last `N` keys are remembered (at most twice as many), and an insert
+/// costs one table lookup, a lookup at most two. (An oldest-first queue evicting one key per
+/// insert cost two more cache misses per key on large tables.)
+struct Recent<const N: usize> {
     /// key -> (expires at, in ms since the epoch; value)
     newer: DigestMap<(u64, u64)>,
     older: DigestMap<(u64, u64)>,
     /// The latest expiry in each table: a table whose keys have all expired is dropped.
     newer_until: u64,
     older_until: u64,
-    per_generation: usize,
 }
 
-impl Default for Recent {
+impl<const N: usize> Default for Recent<N> {
     fn default() -> Self {
-        Recent::new(KEYS_PER_GENERATION)
+        Recent { newer: DigestMap::default(), older: DigestMap::default(), newer_until: 0, older_until: 0 }
     }
 }
 
-impl Recent {
-    fn new(per_generation: usize) -> Self {
-        Recent {
-            newer: DigestMap::default(),
-            older: DigestMap::default(),
-            newer_until: 0,
-            older_until: 0,
-            per_generation: per_generation.max(1),
-        }
-    }
-
+impl<const N: usize> Recent<N> {
     /// The value of a key that has not expired. The newer table has the latest insert.
     fn get(&self, key: u128, now: u64) -> Option<u64> {
         let (expires, value) = match self.newer.get(&key) {
@@ -169,9 +161,9 @@ impl Recent {
         if self.newer_until <= now && !self.newer.is_empty() {
             self.newer.clear();
         }
-        if self.newer.len() >= self.per_generation {
+        if self.newer.len() >= N.max(1) {
             // Sized for a full generation up front: no rehash of a large table later.
-            let fresh = DigestMap::with_capacity_and_hasher(self.per_generation, Default::default());
+            let fresh = DigestMap::with_capacity_and_hasher(N, Default::default());
             self.older = std::mem::replace(&mut self.newer, fresh);
             self.older_until = self.newer_until;
             self.newer_until = 0;
@@ -180,9 +172,14 @@ impl Recent {
         self.newer_until = self.newer_until.max(expires);
     }
 
+    /// Forgets a key by expiring it in place: a removal would leave a tombstone that takes a
+    /// slot of an exactly full table for good, and the next insert would double the table.
     fn remove(&mut self, key: u128) {
-        self.newer.remove(&key);
-        self.older.remove(&key);
+        for table in [&mut self.newer, &mut self.older] {
+            if let Some(entry) = table.get_mut(&key) {
+                entry.0 = 0;
+            }
+        }
     }
 }
 
@@ -678,7 +675,7 @@ mod tests {
 
     #[test]
     fn recent_keys_live_two_generations_and_expire() {
-        let mut r = Recent::new(3);
+        let mut r = Recent::<3>::default();
         let (now, later) = (1_000, 10_000);
         for k in 1..=3 {
             r.insert(k, later, k as u64 * 10, now);
@@ -710,16 +707,40 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn many_deliveries_keep_the_recent_ones() {
+    async fn many_deliveries_keep_the_recent_ones_and_memory_bounded() {
         let q = MemoryQueue::new();
         let ttl = Duration::from_secs(60);
-        let n = KEYS_PER_GENERATION + 1000;
+        let n = 2 * DELIVERIES_PER_GENERATION + 1;
         for i in 0..n {
             assert!(q.mark_delivery(&format!("d{i}"), ttl).await.unwrap());
         }
-        for i in n - KEYS_PER_GENERATION..n {
+        for i in n - DELIVERIES_PER_GENERATION..n {
             assert!(!q.mark_delivery(&format!("d{i}"), ttl).await.unwrap(), "d{i} was forgotten");
         }
+        assert!(q.mark_delivery("d0", ttl).await.unwrap(), "the oldest generation was dropped");
+        let s = q.lock();
+        assert!(s.deliveries.newer.len() + s.deliveries.older.len() <= 2 * DELIVERIES_PER_GENERATION);
+    }
+
+    /// Forgetting keys (every failed delivery does) must not grow an exactly full table.
+    #[test]
+    fn forgetting_keys_keeps_the_table_size() {
+        let mut r = Recent::<DELIVERIES_PER_GENERATION>::default();
+        let now = 1;
+        // Spread-out keys, as digests are; every 50th one forgotten and never seen again.
+        let key = |i: u128| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        let mut i = 0;
+        while r.newer.len() < DELIVERIES_PER_GENERATION {
+            r.insert(key(i), 100, 0, now);
+            if i % 50 == 0 {
+                r.remove(key(i));
+                assert_eq!(r.get(key(i), now), None);
+            }
+            i += 1;
+        }
+        assert!(r.newer.capacity() <= DELIVERIES_PER_GENERATION, "grew to {}", r.newer.capacity());
+        r.insert(key(1 << 40), 100, 0, now); // rotates: the full table becomes the older one
+        assert_eq!((r.get(key(1), now), r.get(key(50), now)), (Some(0), None));
     }
 
     #[tokio::test]
