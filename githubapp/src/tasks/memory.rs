@@ -685,12 +685,12 @@ mod tests {
         r.insert(4, later, 40, now);
         assert_eq!((r.newer.len(), r.older.len()), (1, 3));
         assert!((1..=4).all(|k| r.get(k, now).is_some()));
-        // Two more generations on: keys older than the last `per_generation` may go.
+        // Two generations on: keys older than the last `N` may go.
         for k in 5..=7 {
             r.insert(k, later, 0, now);
         }
         assert_eq!(r.get(1, now), None, "dropped with its generation");
-        assert!((5..=7).all(|k| r.get(k, now).is_some()), "the last per_generation keys are kept");
+        assert!((5..=7).all(|k| r.get(k, now).is_some()), "the last N keys are kept");
         // A re-inserted key answers from the newer table; removal clears both.
         r.insert(5, later + 1, 55, now);
         assert_eq!(r.get(5, now), Some(55));
