@@ -116,7 +116,7 @@ pub struct ClientConfig {
     /// GitHub Enterprise Server.
     pub api_url: String,
     /// The `User-Agent` header (GitHub rejects requests without one); default
-    /// [`DEFAULT_USER_AGENT`].
+    /// [`DEFAULT_USER_AGENT`]. Visible ASCII: [`Client::new`] refuses anything else.
     pub user_agent: String,
     /// Retries after the first attempt for 5xx answers, transport errors and rate limits;
     /// default 3.
@@ -216,11 +216,18 @@ impl Client {
                 config.api_url
             )));
         }
+        let user_agent = http::HeaderValue::from_str(&config.user_agent).map_err(|_| {
+            ClientError::InvalidRequest(format!(
+                "user_agent {:?} is not a valid header value (visible ASCII only)",
+                config.user_agent
+            ))
+        })?;
         let shared = Shared {
             http,
             config: ClientConfig { api_url: trimmed.clone(), ..config },
             base,
             base_str: trimmed,
+            user_agent,
             app: app.map(AppAuth::new),
             tokens: TokenCache::default(),
         };

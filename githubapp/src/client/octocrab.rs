@@ -23,10 +23,10 @@ use ::octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
 use ::octocrab::service::middleware::reqwest_connector::ReqwestConnector;
 use ::octocrab::service::middleware::retry::{NoOpRateLimitMetrics, RetryConfig};
 use ::octocrab::{AuthState, OctoBody, Octocrab, OctocrabBuilder};
-use http::header::{AUTHORIZATION, USER_AGENT};
+use http::header::AUTHORIZATION;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Request, StatusCode, Uri};
+use http::{Request, StatusCode, Uri};
 use tower::{Layer, Service, ServiceExt};
 
 use super::auth::Secret;
@@ -65,23 +65,16 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError::InvalidRequest`] when the API base URL or the user agent cannot be used
-    /// in an HTTP request (both were checked when the client was made, so in practice never).
+    /// [`ClientError::InvalidRequest`] when the API base URL is not a URI (it was checked when
+    /// the client was made, so in practice never).
     pub fn octocrab(&self) -> Result<Octocrab, ClientError> {
         let shared = &self.shared;
         let base: Uri = shared
             .base_str
             .parse()
             .map_err(|e| ClientError::InvalidRequest(format!("the API base URL is not a URI: {e}")))?;
-        let user_agent = HeaderValue::from_str(&shared.config.user_agent)
-            .map_err(|_| ClientError::InvalidRequest("user_agent is not a valid header value".into()))?;
         // Octocrab sends its own `X-GitHub-Api-Version`.
-        let mut headers = vec![(USER_AGENT, user_agent)];
-        if let Some(id) = &self.delivery_id
-            && let Ok(v) = HeaderValue::from_str(id)
-        {
-            headers.push((HeaderName::from_static("x-github-delivery"), v));
-        }
+        let headers = self.identity_headers();
         let retries = usize::try_from(shared.config.max_retries).unwrap_or(usize::MAX);
         let connector = ReqwestConnector::new(shared.http.clone());
         let octocrab = OctocrabBuilder::new_empty()

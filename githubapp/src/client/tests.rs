@@ -509,6 +509,13 @@ async fn github_headers_and_delivery_id_are_sent() -> TestResult {
         fake.requests().pop().and_then(|r| r.header("user-agent").map(str::to_owned)).as_deref(),
         Some("my-app/1.2")
     );
+
+    // A user agent no request could carry is refused when the client is made.
+    let broken = ClientConfig { user_agent: "my-app\n1.2".into(), ..fake.client_config() };
+    let Err(err) = Client::new(broken, Some(fake.credentials())) else {
+        panic!("a user agent with a newline must be refused")
+    };
+    assert!(err.to_string().contains("user_agent"), "{err}");
     Ok(())
 }
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 
@@ -77,6 +77,8 @@ pub(crate) struct Shared {
     /// The API base URL, without a trailing slash.
     pub(crate) base: Url,
     pub(crate) base_str: String,
+    /// `config.user_agent` as a header value, checked when the client was made.
+    pub(crate) user_agent: HeaderValue,
     pub(crate) app: Option<AppAuth>,
     pub(crate) tokens: TokenCache,
 }
@@ -403,23 +405,29 @@ impl Client {
         }
     }
 
-    /// The headers of every request: Accept, API version, User-Agent, Authorization, delivery.
+    /// The headers of every request: Accept, API version, Authorization and
+    /// [`identity_headers`](Self::identity_headers).
     fn base_headers(&self, token: Option<&Secret>) -> Result<HeaderMap, ClientError> {
         let mut h = HeaderMap::new();
         h.insert(ACCEPT, HeaderValue::from_static(ACCEPT_GITHUB_JSON));
         h.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
-        let ua = HeaderValue::from_str(&self.shared.config.user_agent)
-            .map_err(|_| ClientError::InvalidRequest("user_agent is not a valid header value".into()))?;
-        h.insert(USER_AGENT, ua);
         if let Some(token) = token {
             h.insert(AUTHORIZATION, token.bearer_header()?);
         }
+        h.extend(self.identity_headers());
+        Ok(h)
+    }
+
+    /// `User-Agent` and, for a client made in a handler or task, `X-GitHub-Delivery`: what
+    /// every request of this client says about who sends it (Octocrab's included).
+    pub(crate) fn identity_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        let mut h = vec![(USER_AGENT, self.shared.user_agent.clone())];
         if let Some(id) = &self.delivery_id
             && let Ok(v) = HeaderValue::from_str(id)
         {
-            h.insert("x-github-delivery", v);
+            h.push((HeaderName::from_static("x-github-delivery"), v));
         }
-        Ok(h)
+        h
     }
 
     /// The bearer credential for this client's auth mode. `rejected` is a token GitHub just
