@@ -244,12 +244,15 @@ async fn enqueue_background(
     let mut envelope = None;
     for h in handlers.iter().filter(|h| h.background) {
         out.any = true;
-        let payload = envelope.get_or_insert_with(|| encode_envelope(delivery)).clone();
-        let task = NewTask::new(h.task_name(), payload)
-            .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
-            .idempotency_key([delivery.id.as_str(), ":", h.qualified_name()].concat())
-            .installation(delivery.installation_id);
-        match retrying(|| queue.enqueue(task.clone())).await {
+        let payload: &Bytes = envelope.get_or_insert_with(|| encode_envelope(delivery));
+        // Built per attempt (`enqueue` takes the task): cloning a built one costs as much.
+        let task = || {
+            NewTask::new(h.task_name(), payload.clone())
+                .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
+                .idempotency_key([delivery.id.as_str(), ":", h.qualified_name()].concat())
+                .installation(delivery.installation_id)
+        };
+        match retrying(|| queue.enqueue(task())).await {
             Ok(Enqueued::New(id)) => {
                 tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
                 out.new = true;

@@ -70,14 +70,16 @@ async fn harness() -> Harness {
 
 impl Harness {
     async fn send(&self, req: Request<Body>) -> (StatusCode, serde_json::Value) {
-        let res = self.app.router().unwrap().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+        send(&self.app, req).await
     }
     async fn deliver(&self, d: &WebhookDelivery) -> (StatusCode, serde_json::Value) {
         self.send(d.request()).await
     }
+}
+
+/// The PR `background` handles (the 24 KB `pull_request.opened` example).
+fn pr_opened() -> WebhookDelivery {
+    WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization")).secret(SECRET)
 }
 
 fn issues(label: &str) -> WebhookDelivery {
@@ -230,8 +232,7 @@ async fn bodies_arriving_in_pieces_are_handled_and_stored_whole() {
 
     // Background: the stored delivery decodes into the same typed event on the worker.
     let workers = h.app.spawn_workers();
-    let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
-        .secret(SECRET);
+    let d = pr_opened();
     let (status, body) = h.send(in_pieces(d.request(), 777).await).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert!(h.seen.wait_for("background attempt 1", 1).await, "background handler ran");
@@ -269,8 +270,7 @@ async fn duplicate_delivery_is_200_and_not_run_again() {
 #[tokio::test]
 async fn recorded_delivery_without_its_background_task_is_enqueued_on_redelivery() {
     let h = harness().await;
-    let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
-        .secret(SECRET);
+    let d = pr_opened();
     let queue = h.app.context().queue();
     assert!(queue.mark_delivery(d.id(), Duration::from_secs(60)).await.unwrap());
     let (status, body) = h.deliver(&d).await;
@@ -334,8 +334,7 @@ async fn panicking_handler_is_500_and_the_server_keeps_serving() {
 async fn background_handler_is_202_then_retried_by_a_worker() {
     let h = harness().await;
     let workers = h.app.spawn_workers();
-    let d = WebhookDelivery::new("pull_request", fixture("pull_request", "opened.with-organization"))
-        .secret(SECRET);
+    let d = pr_opened();
     let (status, body) = h.deliver(&d).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     // first attempt fails, the retry (after ~1 s backoff) labels the PR
@@ -391,4 +390,173 @@ async fn installation_changes_drop_cached_tokens() {
     assert_eq!(h.deliver(&changed).await.0, StatusCode::OK);
     assert_eq!(h.deliver(&issues("opened")).await.0, StatusCode::OK);
     assert_eq!(h.github.token_mints(), 2, "a new token is minted after new_permissions_accepted");
+}
+
+/// A memory queue whose next `failures` enqueues fail as a backend error would (a dropped
+/// connection), to check what the dispatcher does about it.
+struct FailingEnqueue {
+    inner: githubapp::tasks::MemoryQueue,
+    failures: std::sync::atomic::AtomicU32,
+    attempts: std::sync::atomic::AtomicU32,
+}
+
+impl FailingEnqueue {
+    fn new(failures: u32) -> Arc<Self> {
+        Arc::new(FailingEnqueue {
+            inner: githubapp::tasks::MemoryQueue::new(),
+            failures: failures.into(),
+            attempts: 0.into(),
+        })
+    }
+}
+
+mod failing_enqueue {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, SystemTime};
+
+    use githubapp::tasks::{
+        BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueStats, TaskInfo,
+    };
+
+    impl Queue for super::FailingEnqueue {
+        fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            let fail =
+                self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+            if fail {
+                return Box::pin(async { Err(QueueError::Backend("connection reset".into())) });
+            }
+            self.inner.enqueue(task)
+        }
+        fn lease(
+            &self,
+            max: usize,
+            lease_for: Duration,
+        ) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>> {
+            self.inner.lease(max, lease_for)
+        }
+        fn heartbeat<'a>(&'a self, t: &'a LeasedTask, d: Duration) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.heartbeat(t, d)
+        }
+        fn complete<'a>(&'a self, t: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.complete(t)
+        }
+        fn fail<'a>(
+            &'a self,
+            t: &'a LeasedTask,
+            e: &'a str,
+            at: Option<SystemTime>,
+        ) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.fail(t, e, at)
+        }
+        fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()> {
+            self.inner.wait_for_work(timeout)
+        }
+        fn mark_delivery<'a>(
+            &'a self,
+            id: &'a str,
+            ttl: Duration,
+        ) -> BoxFuture<'a, Result<bool, QueueError>> {
+            self.inner.mark_delivery(id, ttl)
+        }
+        fn forget_delivery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.forget_delivery(id)
+        }
+        fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
+            self.inner.stats()
+        }
+        fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+            self.inner.dead(limit)
+        }
+        fn pending(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+            self.inner.pending(limit)
+        }
+        fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskInfo>, QueueError>> {
+            self.inner.get(id)
+        }
+        fn retry<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, QueueError>> {
+            self.inner.retry(id)
+        }
+        fn retry_all_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+            self.inner.retry_all_dead()
+        }
+        fn purge_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+            self.inner.purge_dead()
+        }
+        fn backend(&self) -> &'static str {
+            "failing-enqueue"
+        }
+    }
+}
+
+/// An app whose queue fails its next `failures` enqueues (no workers: the test leases what
+/// was stored).
+async fn on_failing_queue(failures: u32) -> (FakeGitHub, Arc<FailingEnqueue>, githubapp::App) {
+    let github = FakeGitHub::start().await;
+    let queue = FailingEnqueue::new(failures);
+    let prefix = format!("{MODULE}::");
+    let app = githubapp::App::builder()
+        .webhook_secret(SECRET)
+        .app_id(github.app_id())
+        .private_key(github.private_key_pem())
+        .api_url(github.url())
+        .queue(queue.clone())
+        // A task elsewhere in this test binary has `queue = "slow"`.
+        .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
+        .registry(githubapp::Registry::global().filter(move |name| name.starts_with(&prefix)))
+        .state(SharedSeen(Arc::new(Seen::default())))
+        .build()
+        .expect("app builds");
+    (github, queue, app)
+}
+
+/// A backend error on enqueue is retried: the delivery is still accepted, and the one stored
+/// task is the whole background handler (its name, attempts, idempotency key, installation).
+#[tokio::test]
+async fn enqueue_failing_once_is_retried_and_stores_the_task_once() {
+    use githubapp::tasks::Queue;
+    use std::sync::atomic::Ordering;
+    let (_github, queue, app) = on_failing_queue(1).await;
+    let d = pr_opened();
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["outcome"], "accepted");
+    assert_eq!(queue.attempts.load(Ordering::SeqCst), 2, "one failure, one retry");
+
+    let leased = queue.lease(10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(leased.len(), 1, "{leased:?}");
+    assert_eq!(leased[0].name, format!("webhook:{MODULE}::background"));
+    assert_eq!(leased[0].max_attempts, 3, "retries = 2");
+    assert!(leased[0].installation_id.is_some());
+    // The idempotency key is the delivery's: the same delivery again stores nothing new.
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!((status, &body["outcome"]), (StatusCode::OK, &serde_json::json!("duplicate")));
+    assert_eq!(queue.stats().await.unwrap().running, 1);
+    assert_eq!(queue.stats().await.unwrap().queued, 0);
+}
+
+/// A backend that keeps failing: 500 after the retries, and the delivery id is forgotten, so
+/// GitHub's redelivery is not answered "duplicate" but tries again (and stores the task).
+#[tokio::test]
+async fn enqueue_failing_for_good_is_500_and_the_redelivery_stores_the_task() {
+    use githubapp::tasks::Queue;
+    use std::sync::atomic::Ordering;
+    let (_github, queue, app) = on_failing_queue(4).await;
+    let d = pr_opened();
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(queue.attempts.load(Ordering::SeqCst), 4, "the first call and three retries");
+    assert_eq!(queue.stats().await.unwrap().queued, 0);
+
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(queue.stats().await.unwrap().queued, 1);
+}
+
+/// The app's answer to `req`: status and JSON body (`null` if not JSON).
+async fn send(app: &githubapp::App, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let res = app.router().unwrap().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
 }
