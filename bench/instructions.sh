@@ -9,12 +9,13 @@
 #
 #   instr       everything the server process executed in user space (workers included)
 #   sha256      of which SHA-256 compression (the HMAC; the same code in every mode)
-#   allocs      heap allocations (malloc + posix_memalign calls)
+#   allocs      heap allocations: calls to Rust's allocator (alloc, alloc_zeroed, realloc)
 #
 # and the ratios verify-scan / mode, with and without the SHA-256 instructions. Real CPUs run
 # SHA-256 at very different speeds (SHA-NI hardware is ~10x faster than software SHA-256,
-# which is what valgrind runs), so the time ratio on a given machine lies between the two.
-# Not counted: the kernel (socket work, about the same in every mode) and cache misses.
+# which is what valgrind runs): if time followed instructions, a machine's ratio would lie
+# between the two. Not counted: the kernel (socket work, about the same in every mode) and
+# cache misses. Two runs differ by less than 0.01%.
 #
 # Usage:   bench/instructions.sh             (from anywhere in the repository; needs valgrind)
 # Env:     DELIVERIES=500   measured deliveries per mode (after WARMUP=200)
@@ -56,10 +57,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Sends <n> signed deliveries over one keep-alive connection; fails on any answer but 200/202.
+# Sends <n> signed deliveries over one keep-alive connection; fails on any answer but <status>.
 cat >"$WORK/send.py" <<'PY'
 import hashlib, hmac, json, os, socket, sys, uuid
-port, n, payload = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+port, n, payload, want = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4].encode()
 body = json.dumps(json.load(open(payload, "rb")), separators=(",", ":"), ensure_ascii=False).encode()
 sig = hmac.new(os.environ["BENCH_SECRET"].encode(), body, hashlib.sha256).hexdigest()
 s = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -71,8 +72,8 @@ for _ in range(n):
             f"X-GitHub-Delivery: {uuid.uuid4()}\r\n\r\n")
     s.sendall(head.encode() + body)
     status = f.readline().split()
-    if len(status) < 2 or status[1] not in (b"200", b"202"):
-        sys.exit(f"unexpected answer {status!r}")
+    if len(status) < 2 or status[1] != want:
+        sys.exit(f"answered {status!r}, expected {want.decode()}")
     length = 0
     while (line := f.readline()) not in (b"\r\n", b""):
         name, _, value = line.partition(b":")
@@ -82,26 +83,46 @@ for _ in range(n):
 print(len(body))
 PY
 
+# Waits until the server has handled <n> deliveries in all and its queue is empty (one GET
+# per 0.2 s, usually one in all: the GETs are counted too, but cost ~0.01% of the deliveries).
+cat >"$WORK/wait.py" <<'PY'
+import http.client, json, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(300):
+    time.sleep(0.2)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/bench/stats")
+    s = json.loads(c.getresponse().read())
+    q = s.get("queue") or {}
+    if s["handled"] >= n and q.get("queued", 0) == 0 and q.get("running", 0) == 0:
+        sys.exit(0)
+sys.exit(f"after 60 s: {s}, expected {n} handled and an empty queue")
+PY
+
 # Totals of one callgrind dump: all instructions, SHA-256 compression's own instructions,
-# and calls to the allocator.
+# and calls into Rust's allocator.
 cat >"$WORK/count.py" <<'PY'
 import re, sys
-names, fn, total, sha, allocs = {}, None, 0, 0, 0
-ALLOC = {"malloc", "posix_memalign", "aligned_alloc", "calloc", "realloc"}
-def name(kind_value):
-    m = re.match(r"\((\d+)\)(?: (.*))?", kind_value)
+names, fn, callee, summed, sha, allocs, totals = {}, None, None, 0, 0, 0, None
+ALLOC = {"__rustc::__rust_alloc", "__rustc::__rust_alloc_zeroed", "__rustc::__rust_realloc"}
+def name(value):  # "(id) name" defines a compressed name, "(id)" refers to it
+    m = re.match(r"\((\d+)\)(?: (.*))?$", value)
     if not m:
-        return kind_value
+        return value
     if m.group(2) is not None:
         names[m.group(1)] = m.group(2)
     return names.get(m.group(1), "")
 skip_next_cost = False
-callee = None
 for line in open(sys.argv[1], errors="replace"):
-    if line.startswith("fn="):
-        fn = name(line[3:].strip())
+    line = line.rstrip("\n")
+    if line.startswith(("positions:", "events:")) and line.split(":", 1)[1].split() != (["line"] if line.startswith("p") else ["Ir"]):
+        sys.exit(f"unexpected callgrind format: {line}")
+    if line.startswith("totals:"):
+        totals = int(line.split()[1])
+    elif line.startswith("fn="):
+        fn = name(line[3:])
     elif line.startswith("cfn="):
-        callee = name(line[4:].strip())
+        callee = name(line[4:])
     elif line.startswith("calls="):
         if callee in ALLOC:
             allocs += int(line[6:].split()[0])
@@ -111,16 +132,39 @@ for line in open(sys.argv[1], errors="replace"):
             skip_next_cost = False
             continue
         parts = line.split()
-        if len(parts) >= 2:
-            cost = int(parts[1])
-            total += cost
-            if fn and "compress256" in fn:
-                sha += cost
-print(total, sha, allocs)
+        if len(parts) < 2:
+            continue
+        cost = int(parts[1])
+        summed += cost
+        if fn and "compress256" in fn:
+            sha += cost
+if totals is None or abs(summed - totals) > totals // 1000:
+    sys.exit(f"{sys.argv[1]}: parsed {summed} instructions, the dump says {totals}")
+if sha == 0 or allocs == 0:
+    sys.exit(f"{sys.argv[1]}: no SHA-256 ({sha}) or allocator calls ({allocs}) found: symbols changed?")
+print(totals, sha, allocs)
 PY
+
+expected_status() {
+    case "$1" in
+        noop|typed|value|bare) echo 200 ;;
+        verify-scan|ingest) echo 202 ;;
+        *) die "unknown mode $1" ;;
+    esac
+}
+
+control() { # control <zero|dump>: callgrind_control exits 0 even when it reached nothing
+    local out
+    out="$(callgrind_control "--$1" "$VG_PID" 2>&1)" || die "callgrind_control --$1: $out"
+    grep -q OK <<<"$out" || die "callgrind_control --$1 did not reach pid $VG_PID: $out"
+}
 
 : >"$WORK/results.tsv"
 for mode in $MODES; do
+    want="$(expected_status "$mode")"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        die "port $PORT is already in use (PORT=... to pick another)"
+    fi
     echo "== $mode: $WARMUP warm-up + $DELIVERIES measured deliveries under callgrind"
     BENCH_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$mode" \
         "$BIN" "$mode" "$PORT" >"$WORK/server-$mode.log" 2>&1 &
@@ -132,16 +176,18 @@ for mode in $MODES; do
         sleep 0.1
     done
     [[ "$up" == 1 ]] || { cat "$WORK/server-$mode.log" >&2; die "$mode: server did not start"; }
-    python3 "$WORK/send.py" "$PORT" "$WARMUP" "$PAYLOAD" >/dev/null || die "$mode: warm-up failed"
-    sleep 0.5 # background workers finish the warm-up
-    callgrind_control --zero "$VG_PID" >/dev/null 2>&1
-    bytes=$(python3 "$WORK/send.py" "$PORT" "$DELIVERIES" "$PAYLOAD") || die "$mode: deliveries failed"
-    sleep 0.5 # and the measured deliveries
-    callgrind_control --dump "$VG_PID" >/dev/null 2>&1
-    for _ in $(seq 50); do [[ -s "$WORK/cg.$mode.1" ]] && break; sleep 0.1; done
-    kill "$VG_PID"; wait "$VG_PID" 2>/dev/null || true; VG_PID=""
+    python3 "$WORK/send.py" "$PORT" "$WARMUP" "$PAYLOAD" "$want" >/dev/null || die "$mode: warm-up failed"
+    python3 "$WORK/wait.py" "$PORT" "$WARMUP" || die "$mode: warm-up not handled"
+    control zero
+    bytes=$(python3 "$WORK/send.py" "$PORT" "$DELIVERIES" "$PAYLOAD" "$want") || die "$mode: deliveries failed"
+    python3 "$WORK/wait.py" "$PORT" $(( WARMUP + DELIVERIES )) || die "$mode: deliveries not handled"
+    control dump
+    kill "$VG_PID" 2>/dev/null || true
+    wait "$VG_PID" 2>/dev/null || true
+    VG_PID=""
     [[ -s "$WORK/cg.$mode.1" ]] || die "$mode: callgrind wrote no dump"
-    read -r total sha allocs < <(python3 "$WORK/count.py" "$WORK/cg.$mode.1")
+    counts="$(python3 "$WORK/count.py" "$WORK/cg.$mode.1")" || die "$mode: cannot read the callgrind dump"
+    read -r total sha allocs <<<"$counts"
     printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$total" "$sha" "$allocs" "$bytes" >>"$WORK/results.tsv"
 done
 
@@ -153,6 +199,10 @@ for line in open(sys.argv[1]):
     mode, total, sha, allocs, size = line.split("\t")
     rows[mode] = (int(total) / n, int(sha) / n, int(allocs) / n, int(size))
 size = next(iter(rows.values()))[3]
+# Every mode verifies the same signature over the same body: the SHA-256 work must match.
+shas = {round(r[1]) for r in rows.values()}
+if len(shas) > 1:
+    sys.exit(f"SHA-256 instructions differ between modes ({sorted(shas)}): not the same HMAC work")
 print(f"\npayload: {size} bytes; per delivery, {n} deliveries per mode\n")
 print(f"{'mode':<12} {'instr':>11} {'sha256':>11} {'other':>9} {'allocs':>7}")
 for mode, (total, sha, allocs, _) in rows.items():

@@ -359,8 +359,9 @@ def ratio(a, b, target, label):
         verdict = lambda v: "ok" if v >= target else "BELOW"
         print(f"{label:<24} req/s {x:5.2f} ({verdict(x)}), per CPU {y:5.2f} ({verdict(y)}),"
               f" per user CPU {u:5.2f}   target >= {target}")
-        # The two modes of one round ran back to back: their ratio is less exposed to the
-        # CPU's speed drifting over minutes (VMs) than the ratio of the medians.
+        # Pairs of the same round (rows are in round order), run within one pass over MODES:
+        # back to back when the two modes are neighbours there, as by default. A pair is less
+        # exposed to the CPU's speed drifting over minutes (VMs) than the medians are.
         pairs = [(rb["cpu_us"] / ra["cpu_us"], ra["rps"] / rb["rps"]) for ra, rb in zip(rows[a], rows[b])]
         if len(pairs) > 1:
             cpu = sorted(p[0] for p in pairs)

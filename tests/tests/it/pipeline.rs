@@ -393,19 +393,24 @@ async fn installation_changes_drop_cached_tokens() {
 }
 
 /// A memory queue whose next `failures` enqueues fail as a backend error would (a dropped
-/// connection), to check what the dispatcher does about it.
+/// connection), to check what the dispatcher does about it. With `stored`, a failing enqueue
+/// stores the task first and only its answer is lost.
 struct FailingEnqueue {
     inner: githubapp::tasks::MemoryQueue,
     failures: std::sync::atomic::AtomicU32,
+    stored: bool,
     attempts: std::sync::atomic::AtomicU32,
+    forgotten: std::sync::atomic::AtomicU32,
 }
 
 impl FailingEnqueue {
-    fn new(failures: u32) -> Arc<Self> {
+    fn new(failures: u32, stored: bool) -> Arc<Self> {
         Arc::new(FailingEnqueue {
             inner: githubapp::tasks::MemoryQueue::new(),
             failures: failures.into(),
+            stored,
             attempts: 0.into(),
+            forgotten: 0.into(),
         })
     }
 }
@@ -423,10 +428,15 @@ mod failing_enqueue {
             self.attempts.fetch_add(1, Ordering::SeqCst);
             let fail =
                 self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-            if fail {
-                return Box::pin(async { Err(QueueError::Backend("connection reset".into())) });
+            if !fail {
+                return self.inner.enqueue(task);
             }
-            self.inner.enqueue(task)
+            Box::pin(async move {
+                if self.stored {
+                    self.inner.enqueue(task).await?;
+                }
+                Err(QueueError::Backend("connection reset".into()))
+            })
         }
         fn lease(
             &self,
@@ -460,6 +470,7 @@ mod failing_enqueue {
             self.inner.mark_delivery(id, ttl)
         }
         fn forget_delivery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
             self.inner.forget_delivery(id)
         }
         fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
@@ -491,9 +502,9 @@ mod failing_enqueue {
 
 /// An app whose queue fails its next `failures` enqueues (no workers: the test leases what
 /// was stored).
-async fn on_failing_queue(failures: u32) -> (FakeGitHub, Arc<FailingEnqueue>, githubapp::App) {
+async fn on_failing_queue(failures: u32, stored: bool) -> (FakeGitHub, Arc<FailingEnqueue>, githubapp::App) {
     let github = FakeGitHub::start().await;
-    let queue = FailingEnqueue::new(failures);
+    let queue = FailingEnqueue::new(failures, stored);
     let prefix = format!("{MODULE}::");
     let app = githubapp::App::builder()
         .webhook_secret(SECRET)
@@ -510,29 +521,33 @@ async fn on_failing_queue(failures: u32) -> (FakeGitHub, Arc<FailingEnqueue>, gi
     (github, queue, app)
 }
 
-/// A backend error on enqueue is retried: the delivery is still accepted, and the one stored
-/// task is the whole background handler (its name, attempts, idempotency key, installation).
+/// A backend error on enqueue is retried, whether the failed call stored nothing or stored
+/// the task and lost its answer: the delivery is accepted, and exactly one task is stored, the
+/// whole background handler (name, attempts, installation). The same delivery again is a
+/// duplicate and stores nothing new (the idempotency key is the delivery's).
 #[tokio::test]
 async fn enqueue_failing_once_is_retried_and_stores_the_task_once() {
     use githubapp::tasks::Queue;
     use std::sync::atomic::Ordering;
-    let (_github, queue, app) = on_failing_queue(1).await;
-    let d = pr_opened();
-    let (status, body) = send(&app, d.request()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(body["outcome"], "accepted");
-    assert_eq!(queue.attempts.load(Ordering::SeqCst), 2, "one failure, one retry");
+    for stored in [false, true] {
+        let (_github, queue, app) = on_failing_queue(1, stored).await;
+        let d = pr_opened();
+        let (status, body) = send(&app, d.request()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "stored {stored}: {body}");
+        assert_eq!(body["outcome"], "accepted");
+        assert_eq!(queue.attempts.load(Ordering::SeqCst), 2, "one failure, one retry");
+        assert_eq!(queue.forgotten.load(Ordering::SeqCst), 0, "the delivery stays recorded");
 
-    let leased = queue.lease(10, Duration::from_secs(30)).await.unwrap();
-    assert_eq!(leased.len(), 1, "{leased:?}");
-    assert_eq!(leased[0].name, format!("webhook:{MODULE}::background"));
-    assert_eq!(leased[0].max_attempts, 3, "retries = 2");
-    assert!(leased[0].installation_id.is_some());
-    // The idempotency key is the delivery's: the same delivery again stores nothing new.
-    let (status, body) = send(&app, d.request()).await;
-    assert_eq!((status, &body["outcome"]), (StatusCode::OK, &serde_json::json!("duplicate")));
-    assert_eq!(queue.stats().await.unwrap().running, 1);
-    assert_eq!(queue.stats().await.unwrap().queued, 0);
+        let leased = queue.lease(10, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(leased.len(), 1, "stored {stored}: {leased:?}");
+        assert_eq!(leased[0].name, format!("webhook:{MODULE}::background"));
+        assert_eq!(leased[0].max_attempts, 3, "retries = 2");
+        assert_eq!(leased[0].installation_id, Some(1), "the fixture's installation");
+        let (status, body) = send(&app, d.request()).await;
+        assert_eq!((status, &body["outcome"]), (StatusCode::OK, &serde_json::json!("duplicate")));
+        let stats = queue.stats().await.unwrap();
+        assert_eq!((stats.running, stats.queued), (1, 0), "stored {stored}: {stats:?}");
+    }
 }
 
 /// A backend that keeps failing: 500 after the retries, and the delivery id is forgotten, so
@@ -541,11 +556,12 @@ async fn enqueue_failing_once_is_retried_and_stores_the_task_once() {
 async fn enqueue_failing_for_good_is_500_and_the_redelivery_stores_the_task() {
     use githubapp::tasks::Queue;
     use std::sync::atomic::Ordering;
-    let (_github, queue, app) = on_failing_queue(4).await;
+    let (_github, queue, app) = on_failing_queue(4, false).await;
     let d = pr_opened();
     let (status, body) = send(&app, d.request()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert_eq!(queue.attempts.load(Ordering::SeqCst), 4, "the first call and three retries");
+    assert_eq!(queue.forgotten.load(Ordering::SeqCst), 1, "the delivery id is forgotten");
     assert_eq!(queue.stats().await.unwrap().queued, 0);
 
     let (status, body) = send(&app, d.request()).await;
