@@ -388,11 +388,11 @@ pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
         installation_id: d.installation_id,
         hook_id: d.hook_id,
     };
-    let mut out = BytesMut::with_capacity(d.body.len() + 128);
-    // Serializing this struct of strings and integers cannot fail.
-    if let Ok(line) = serde_json::to_vec(&meta) {
-        out.put_slice(&line);
-    }
+    // Room for the line's keys, two 20-digit numbers and the strings (unless they need escapes).
+    let line = 128 + d.id.len() + d.event.len() + d.action.as_ref().map_or(0, String::len);
+    let mut out = BytesMut::with_capacity(line + d.body.len());
+    // Serializing this struct of strings and integers into memory cannot fail.
+    let _ = serde_json::to_writer((&mut out).writer(), &meta);
     out.put_u8(b'\n');
     out.put_slice(&d.body);
     out.freeze()
