@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, LogFormat};
 use crate::registry::{EMPTY_REGISTRY_HELP, Registry};
 use crate::webhook::{Delivery, Dispatcher};
-use crate::{App, Error, Result};
+use crate::{App, AppBuilder, Error, Result};
 
 #[derive(Debug, Parser)]
 #[command(about = "A GitHub App built with githubapp", disable_version_flag = true)]
@@ -115,47 +115,64 @@ enum TasksCommand {
     Stats,
 }
 
-/// Parses `args` and runs the subcommand.
+/// Parses `args` and runs the subcommand (what [`crate::run`] does with the process's
+/// arguments).
 pub async fn run<I, T>(args: I) -> Result<()>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    run_with(args, |app| app).await
+}
+
+/// [`run`], with `customize` applied to the [`AppBuilder`] of the subcommands that build the
+/// app (`serve`, `web`, `worker`, `receive`, `check`) after the configuration and before the
+/// queue is connected: state for `State<T>`, client settings, a filtered registry. (`tasks`
+/// works on the configured queues; `routes` lists the registry.)
+pub async fn run_with<I, T, F>(args: I, customize: F) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: FnOnce(AppBuilder) -> AppBuilder,
+{
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // The logging settings may come from `.env` too (`Config` loads it again, harmlessly:
+    // variables already set are never overridden).
+    let _ = dotenvy::dotenv();
     init_tracing();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => build_server().await?.serve().await,
-        Command::Web => build_server().await?.serve_web().await,
+        Command::Serve => build_server(customize).await?.serve().await,
+        Command::Web => build_server(customize).await?.serve_web().await,
         Command::Worker { queues } => {
             let only = (!queues.is_empty()).then_some(queues);
-            build_worker().await?.run_worker_for(only.as_deref()).await
+            build_worker(customize).await?.run_worker_for(only.as_deref()).await
         }
         Command::Tasks { queue, command } => tasks(&queue, command).await,
         Command::Receive { event, payload, action, installation, dry_run } => {
-            receive(&event, &payload, action, installation, dry_run).await
+            receive(&event, &payload, action, installation, dry_run, customize).await
         }
         Command::Routes => {
             print!("{}", routes_table(&Registry::global(), &webhook_path()));
             Ok(())
         }
-        Command::Check { offline } => check(offline).await,
+        Command::Check { offline } => check(offline, customize).await,
     }
 }
 
-async fn build_server() -> Result<App> {
+async fn build_server(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<App> {
     let registry = Registry::global();
     if registry.is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
     }
     let config = Config::from_env()?;
     config.require_webhook()?;
-    App::builder().config(config).registry(registry).connect_queue().await?.build()
+    customize(App::builder().config(config).registry(registry)).connect_queue().await?.build()
 }
 
-async fn build_worker() -> Result<App> {
+async fn build_worker(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<App> {
     let registry = Registry::global();
     if registry.is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
@@ -171,7 +188,7 @@ async fn build_worker() -> Result<App> {
         }
         .into());
     }
-    App::builder().config(config).registry(registry).connect_queue().await?.build()
+    customize(App::builder().config(config).registry(registry)).connect_queue().await?.build()
 }
 
 async fn tasks(queue_name: &str, command: TasksCommand) -> Result<()> {
@@ -315,6 +332,7 @@ async fn receive(
     action: Option<String>,
     installation: Option<u64>,
     dry_run: bool,
+    customize: impl FnOnce(AppBuilder) -> AppBuilder,
 ) -> Result<()> {
     let body = std::fs::read(payload).map_err(|e| {
         Error::Io(std::io::Error::new(e.kind(), format!("cannot read payload `{}`: {e}", payload.display())))
@@ -347,14 +365,16 @@ async fn receive(
 
     let registry = Registry::global();
     let fake = if dry_run { Some(crate::testing::FakeGitHub::dry_run().await) } else { None };
-    let mut builder = App::builder().registry(registry);
-    match &fake {
-        Some(fake) => {
-            builder = builder.app_id(fake.app_id()).private_key(fake.private_key_pem()).api_url(fake.url());
-        }
-        None => builder = builder.config(Config::from_env()?),
+    let app = match &fake {
+        // The fake's credentials and URL after the user's settings: a dry run never reaches
+        // anything else.
+        Some(fake) => customize(App::builder().registry(registry))
+            .app_id(fake.app_id())
+            .private_key(fake.private_key_pem())
+            .api_url(fake.url()),
+        None => customize(App::builder().config(Config::from_env()?).registry(registry)),
     }
-    let app = builder.build()?;
+    .build()?;
 
     println!("delivery {} ({})", delivery.id, delivery.spec());
     let reports = Dispatcher::run_inline(app.context(), delivery).await;
@@ -393,7 +413,7 @@ fn bad_event(event: &str) -> Error {
     ))
 }
 
-async fn check(offline: bool) -> Result<()> {
+async fn check(offline: bool, customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<()> {
     let mut ok = true;
     let mut line = |good: bool, what: &str, detail: String| {
         ok &= good;
@@ -427,13 +447,14 @@ async fn check(offline: bool) -> Result<()> {
         ),
         Err(e) => line(false, "registry", e.to_string()),
     }
-    let builder = match App::builder().config(config.clone()).registry(registry).connect_queue().await {
-        Ok(builder) => builder,
-        Err(e) => {
-            line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
-            return Err(e);
-        }
-    };
+    let builder =
+        match customize(App::builder().config(config.clone()).registry(registry)).connect_queue().await {
+            Ok(builder) => builder,
+            Err(e) => {
+                line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
+                return Err(e);
+            }
+        };
     let app = match builder.build() {
         Ok(app) => app,
         Err(e) => {

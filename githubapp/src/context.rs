@@ -125,7 +125,8 @@ impl<T: Send + Sync + 'static> State<T> {
         ctx.state::<T>().map(State).ok_or_else(|| crate::Error::Extract {
             extractor: "State<T>",
             reason: format!(
-                "no state of type `{}` was given to the app; add `.state(value)` to `App::builder()`",
+                "no state of type `{}` was given to the app; give it in `main`: \
+                 `githubapp::run_with(|app| app.state(value))` (or `App::builder().state(value)`)",
                 std::any::type_name::<T>()
             ),
         })

@@ -81,3 +81,29 @@ pub mod prelude {
 pub async fn run() -> Result<()> {
     cli::run(std::env::args_os()).await
 }
+
+/// [`run`], with your settings on the [`AppBuilder`] every subcommand builds the app from:
+/// most often the values handlers, tasks and routes take as [`State<T>`](State).
+///
+/// ```no_run
+/// use githubapp::prelude::*;
+///
+/// struct Greeting {
+///     text: String,
+/// }
+///
+/// #[github::on("issues.opened")]
+/// async fn greet(event: githubapp::events::IssuesEvent, gh: Client, greeting: State<Greeting>) -> Result<()> {
+///     gh.create_issue_comment(&event.repository, event.issue.number, &greeting.text).await?;
+///     Ok(())
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<()> {
+///     let text = std::env::var("GREETING").unwrap_or_else(|_| "Thanks!".into());
+///     githubapp::run_with(|app| app.state(Greeting { text })).await
+/// }
+/// ```
+pub async fn run_with(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<()> {
+    cli::run_with(std::env::args_os(), customize).await
+}

@@ -155,3 +155,28 @@ fn routes_lists_handlers_without_configuration() {
         "{stdout}"
     );
 }
+
+/// The logging settings may come from `.env` like every other setting.
+#[test]
+fn log_settings_are_read_from_dot_env() {
+    let dir = std::env::temp_dir().join(format!("hello-dotenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), "GITHUBAPP_LOG_FORMAT=json\nRUST_LOG=hello=debug,githubapp=debug\n")
+        .unwrap();
+    let payload =
+        format!("{}/../../fixtures/github-webhooks/payloads/issues/opened.json", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_hello"))
+        .env_clear()
+        .current_dir(&dir)
+        .args(["receive", "--event", "issues", "--payload", &payload, "--dry-run"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = stderr.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "DEBUG"),
+        "expected JSON debug logs on stderr, got:\n{stderr}"
+    );
+}

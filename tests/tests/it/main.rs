@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers may panic on broken fixtures
 
+mod cli;
 mod common;
 mod octocrab;
 mod pipeline;
