@@ -19,13 +19,13 @@
 #
 # Usage:   bench/instructions.sh             (from anywhere in the repository; needs valgrind)
 # Env:     DELIVERIES=500   measured deliveries per mode (after WARMUP=200)
-#          MODES="verify-scan noop ingest"    PORT=18797   NO_BUILD=1 (skip cargo build)
+#          MODES="verify-scan noop ingest value typed"    PORT=18797   NO_BUILD=1 (skip cargo build)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DELIVERIES="${DELIVERIES:-500}"
 WARMUP="${WARMUP:-200}"
-MODES="${MODES:-verify-scan noop ingest}"
+MODES="${MODES:-verify-scan noop ingest value typed}"
 PORT="${PORT:-18797}"
 export BENCH_SECRET="${BENCH_SECRET:-githubapp-bench-secret}"
 
