@@ -140,8 +140,8 @@ for line in open(sys.argv[1], errors="replace"):
             sha += cost
 if totals is None or abs(summed - totals) > totals // 1000:
     sys.exit(f"{sys.argv[1]}: parsed {summed} instructions, the dump says {totals}")
-if sha == 0 or allocs == 0:
-    sys.exit(f"{sys.argv[1]}: no SHA-256 ({sha}) or allocator calls ({allocs}) found: symbols changed?")
+if allocs == 0:
+    sys.exit(f"{sys.argv[1]}: no calls into the allocator found: symbols changed?")
 print(totals, sha, allocs)
 PY
 
@@ -199,10 +199,11 @@ for line in open(sys.argv[1]):
     mode, total, sha, allocs, size = line.split("\t")
     rows[mode] = (int(total) / n, int(sha) / n, int(allocs) / n, int(size))
 size = next(iter(rows.values()))[3]
-# Every mode verifies the same signature over the same body: the SHA-256 work must match.
-shas = {round(r[1]) for r in rows.values()}
-if len(shas) > 1:
-    sys.exit(f"SHA-256 instructions differ between modes ({sorted(shas)}): not the same HMAC work")
+# Every mode but `bare` verifies the same signature over the same body: the SHA-256 work must
+# match (and not be zero: a renamed SHA-256 function would read as zero everywhere).
+shas = {round(r[1]) for mode, r in rows.items() if mode != "bare"}
+if len(shas) > 1 or 0 in shas:
+    sys.exit(f"SHA-256 instructions differ between modes or are missing ({sorted(shas)})")
 print(f"\npayload: {size} bytes; per delivery, {n} deliveries per mode\n")
 print(f"{'mode':<12} {'instr':>11} {'sha256':>11} {'other':>9} {'allocs':>7}")
 for mode, (total, sha, allocs, _) in rows.items():
