@@ -58,9 +58,12 @@ use proc_macro::TokenStream;
 ///
 /// # Flags
 ///
-/// - `background`: enqueue the delivery durably and run the handler on a task worker, so the
-///   webhook is answered at once instead of waiting for the handler;
-/// - `retries = N`: retry a failing handler up to `N` times (`0..=100`);
+/// - `background`: enqueue the delivery on the task queue (durable with the sqlite, postgres
+///   and redis backends) and run the handler on a task worker, so the webhook is answered at
+///   once instead of waiting for the handler;
+/// - `retries = N`: with `background`, run a failing handler again up to `N` times (`0..=100`,
+///   default 3), with backoff; a foreground handler runs once (GitHub's "Redeliver" runs it
+///   again), so `retries` without `background` is an error;
 /// - `timeout = "30s"`: cancel the handler after this long (`ms`, `s`, `m` or `h`; more than zero).
 ///
 /// # Arguments

@@ -48,9 +48,9 @@ fn accepts_every_spec_form() {
 fn accepts_every_flag() {
     for args in [
         quote!("push", background),
-        quote!("push", retries = 0),
-        quote!("push", retries = 100),
-        quote!("push", retries = 3u32),
+        quote!("push", background, retries = 0),
+        quote!("push", background, retries = 100),
+        quote!("push", retries = 3u32, background),
         quote!("push", timeout = "500ms"),
         quote!("push", timeout = "30s"),
         quote!("push", timeout = "5m"),
@@ -174,7 +174,7 @@ fn missing_spec() {
                    `#[github::on(\"push\")]` or `#[github::on(\"*\")]`";
     assert_eq!(errors(quote!()), one(missing));
     assert_eq!(errors(quote!(background)), one(missing));
-    assert_eq!(errors(quote!(retries = 3, timeout = "1s")), one(missing));
+    assert_eq!(errors(quote!(retries = 3, background, timeout = "1s")), one(missing));
 }
 
 #[test]
@@ -215,8 +215,18 @@ fn unknown_flags() {
 #[test]
 fn repeated_flags() {
     assert_eq!(errors(quote!("push", background, background)), one("duplicate flag `background`"));
-    assert_eq!(errors(quote!("push", retries = 1, retries = 2)), one("duplicate flag `retries`"));
+    assert_eq!(errors(quote!("push", background, retries = 1, retries = 2)), one("duplicate flag `retries`"));
     assert_eq!(errors(quote!("push", timeout = "1s", timeout = "2s")), one("duplicate flag `timeout`"));
+}
+
+#[test]
+fn retries_need_background() {
+    let msg = "`retries` applies to background handlers only (a foreground handler runs once, and \
+               GitHub's \"Redeliver\" runs it again); add `background`, or remove `retries`";
+    assert_eq!(errors(quote!("push", retries = 3)), one(msg));
+    assert_eq!(errors(quote!(retries = 0, "push", timeout = "1s")), one(msg));
+    // A bad value is reported alone, not also as a foreground `retries`.
+    assert_eq!(errors(quote!("push", retries = 101)), one("`retries` must be at most 100, got 101"));
 }
 
 #[test]

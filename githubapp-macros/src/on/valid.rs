@@ -141,6 +141,13 @@ pub(crate) fn validate<'a>(
             cx.error_spanned_by(raw_args, msg);
         }
     }
+    if let (Some(_), Some(at), false) = (flags.retries, &flags.retries_at, flags.background) {
+        cx.error_spanned_by(
+            at,
+            "`retries` applies to background handlers only (a foreground handler runs once, and \
+             GitHub's \"Redeliver\" runs it again); add `background`, or remove `retries`",
+        );
+    }
     check_overlaps(cx, &specs);
     signature::check_handler(cx, &func.sig);
     Handler {
@@ -258,6 +265,8 @@ struct Flags {
     seen: Vec<&'static str>,
     background: bool,
     retries: Option<u32>,
+    /// Where `retries` was written, for the error when there is no `background`.
+    retries_at: Option<Ident>,
     timeout_ms: Option<u64>,
 }
 
@@ -282,7 +291,10 @@ fn check_flag(cx: &mut Ctxt, flags: &mut Flags, name: &Ident, value: Option<&Fla
                 );
             }
         }
-        "retries" => flags.retries = check_retries(cx, name, value),
+        "retries" => {
+            flags.retries = check_retries(cx, name, value);
+            flags.retries_at.get_or_insert_with(|| name.clone());
+        }
         "timeout" => flags.timeout_ms = check_timeout(cx, name, value),
         _ if value.is_none() && lookup::event_name(&flag).is_some() => {
             cx.error_spanned_by(name, format!("event specs are string literals; write \"{flag}\""));

@@ -20,7 +20,7 @@ async fn retries_too_many(_payload: Value) {}
 #[github::on("push", retries = -1)]
 async fn retries_negative(_payload: Value) {}
 
-#[github::on("push", retries = 1, retries = 2)]
+#[github::on("push", background, retries = 1, retries = 2)]
 async fn retries_twice(_payload: Value) {}
 
 #[github::on("push", timeout = 30)]
@@ -37,5 +37,8 @@ async fn timeout_unknown_unit(_payload: Value) {}
 
 #[github::on("push", timeout = "soon")]
 async fn timeout_not_a_duration(_payload: Value) {}
+
+#[github::on("push", retries = 3)]
+async fn retries_in_foreground(_payload: Value) {}
 
 fn main() {}

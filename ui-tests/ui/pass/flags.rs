@@ -6,10 +6,10 @@ use githubapp::{Client, Result};
 #[github::on("issues.opened", background)]
 async fn in_background(_event: IssuesEvent) {}
 
-#[github::on("issues.opened", retries = 0)]
+#[github::on("issues.opened", background, retries = 0)]
 async fn no_retries(_event: IssuesEvent) {}
 
-#[github::on("issues.opened", retries = 100)]
+#[github::on("issues.opened", background, retries = 100)]
 async fn most_retries(_event: IssuesEvent) {}
 
 #[github::on("issues.opened", timeout = "500ms")]
