@@ -211,7 +211,8 @@ impl AppBuilder {
         Ok(self)
     }
 
-    /// Replaces the whole configuration.
+    /// Replaces the whole configuration, including the worker settings it holds
+    /// (`workers`, `task_lease`): call [`worker_config`](Self::worker_config) after this one.
     pub fn config(mut self, config: Config) -> Self {
         self.worker.concurrency = config.workers;
         self.worker.lease = config.task_lease;
@@ -267,7 +268,7 @@ impl AppBuilder {
         self
     }
 
-    /// Concurrent tasks per process.
+    /// Concurrent tasks per queue per process.
     pub fn workers(mut self, n: usize) -> Self {
         self.config.workers = n.max(1);
         self.worker.concurrency = n.max(1);
@@ -293,7 +294,8 @@ impl AppBuilder {
         self
     }
 
-    /// The task queue (default: a new [`MemoryQueue`]).
+    /// The task queue (default: a new [`MemoryQueue`] when the configured backend is `memory`;
+    /// for the others, [`connect_queue`](Self::connect_queue) or this).
     pub fn queue(mut self, queue: Arc<dyn Queue>) -> Self {
         self.queue = Some(queue);
         self.queue_given = true;
@@ -319,8 +321,9 @@ impl AppBuilder {
         self
     }
 
-    /// Validates everything and builds the app. Fails on a malformed private key, duplicate
-    /// registrations, or an empty webhook secret.
+    /// Validates everything and builds the app. Fails on a malformed private key, an app id
+    /// without a key (or the reverse), duplicate registrations, an empty webhook secret, or a
+    /// durable queue backend configured but not connected.
     pub fn build(self) -> Result<App> {
         let registry = self.registry.unwrap_or_else(Registry::global);
         registry.validate(&self.config.webhook_path)?;

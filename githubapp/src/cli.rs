@@ -35,7 +35,7 @@ enum Command {
     /// Serve webhooks and routes without running workers.
     Web,
     /// Run background work from the shared task queue, without HTTP. Start as many as you
-    /// need, on as many machines, against one Redis or PostgreSQL.
+    /// need, on as many machines, against one Redis or PostgreSQL (or SQLite, on one machine).
     Worker {
         /// Serve only this queue (`default`, or a `queue = "..."` of a task); repeat for
         /// several. Default: every queue.
@@ -372,7 +372,10 @@ async fn receive(
             .app_id(fake.app_id())
             .private_key(fake.private_key_pem())
             .api_url(fake.url()),
-        None => customize(App::builder().config(Config::from_env()?).registry(registry)),
+        // Tasks the handlers enqueue go to the configured queue, for its workers.
+        None => {
+            customize(App::builder().config(Config::from_env()?).registry(registry)).connect_queue().await?
+        }
     }
     .build()?;
 

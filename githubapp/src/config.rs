@@ -120,7 +120,8 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// `GITHUBAPP_DATABASE_URL`, for `sqlite`, `postgres` and `database`.
     pub database_url: Option<Secret>,
-    /// `GITHUBAPP_WORKERS`: concurrent tasks per process, default 8.
+    /// `GITHUBAPP_WORKERS`: concurrent tasks per queue per process (the default queue and
+    /// each named queue get this many), default 8.
     pub workers: usize,
     /// `GITHUBAPP_TASK_LEASE`: how long a worker holds a task without a heartbeat before
     /// another worker may take it over (a crashed worker's tasks wait this long); default `30s`.

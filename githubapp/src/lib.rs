@@ -62,7 +62,7 @@ pub mod github {
 }
 
 /// `use githubapp::prelude::*;` brings the `github` attribute namespace, [`Client`],
-/// [`Result`], [`Delivery`], [`State`] and [`Tasks`](tasks::Tasks).
+/// [`Error`], [`Result`], [`Delivery`], [`State`] and [`Tasks`](tasks::Tasks).
 pub mod prelude {
     pub use crate::github;
     pub use crate::tasks::Tasks;

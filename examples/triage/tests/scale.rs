@@ -5,7 +5,8 @@
 //!
 //! Needs `GITHUBAPP_TEST_REDIS_URL` / `GITHUBAPP_TEST_DATABASE_URL` (`.ci/run` sets both).
 //! Unset: the backend's tests are skipped with a message. Set but unreachable: they fail.
-//! The Redis restart test runs its own `redis-server` (it must be on `PATH` then).
+//! The Redis restart test runs its own `redis-server` (it must be on `PATH` then). Also here,
+//! to share the binary: `receive` with a durable (SQLite) queue configured.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -574,4 +575,36 @@ async fn redis_accepted_delivery_survives_web_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_accepted_delivery_survives_web_crash() {
     web_dies_after_202(Backend::Postgres).await;
+}
+
+/// `receive` (no dry run) with a durable queue configured: the handlers run here, as the
+/// configured app, and what they enqueue would go to the configured queue. (The app must
+/// connect it; the builder refuses to build without.)
+#[tokio::test]
+async fn receive_runs_handlers_with_a_durable_queue_configured() {
+    let github = FakeGitHub::start().await;
+    let dir = std::env::temp_dir().join(format!("triage-receive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let payload = format!(
+        "{}/../../fixtures/github-webhooks/payloads/pull_request/opened.with-organization.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env_clear()
+        .env("GITHUBAPP_ID", github.app_id().to_string())
+        .env("GITHUBAPP_PRIVATE_KEY", github.private_key_pem())
+        .env("GITHUBAPP_API_URL", github.url())
+        .env("GITHUBAPP_TASK_QUEUE", "sqlite")
+        .env("GITHUBAPP_DATABASE_URL", format!("sqlite://{}/queue.db", dir.display()))
+        .env("RUST_LOG", "warn")
+        .args(["receive", "--event", "pull_request", "--payload", &payload])
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("ok      triage::triage (background"), "{stdout}");
+    assert!(github.requests().iter().any(|r| r.path.ends_with("/labels")), "labels added");
 }

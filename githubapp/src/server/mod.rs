@@ -37,7 +37,7 @@ pub(crate) fn router(ctx: AppContext) -> Result<axum::Router, Error> {
     Ok(router.with_state(ctx))
 }
 
-/// The webhook endpoint: DESIGN §5 in order.
+/// The webhook endpoint, checks in the order of the [`crate::webhook`] module docs.
 async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) -> Response {
     let body = match read_body(&headers, body).await {
         Ok(body) => body,

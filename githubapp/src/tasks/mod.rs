@@ -32,7 +32,9 @@ pub use worker::{Worker, WorkerConfig, backoff};
 
 /// How long every backend remembers an idempotency key after the enqueue that set it: 4 days,
 /// longer than GitHub's 3-day redelivery window and the 80 h delivery-id dedupe, so a
-/// redelivered webhook never enqueues a background handler twice.
+/// redelivered webhook never enqueues a background handler twice. The in-process
+/// [`MemoryQueue`] also bounds its memory: it keeps at least the most recent 229,376 keys, each
+/// for at most this long, so under heavy load older keys can be forgotten sooner.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(4 * 24 * 3600);
 
 /// A boxed, sendable future (the trait is object-safe so backends can be chosen at run time).

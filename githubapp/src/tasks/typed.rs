@@ -192,8 +192,9 @@ impl TaskCall {
     }
 
     /// Enqueueing twice with the same key within [`IDEMPOTENCY_TTL`](super::IDEMPOTENCY_TTL)
-    /// (4 days, counted from the first enqueue, whatever the task's state) yields one task:
-    /// [`Enqueued::Duplicate`] the second time.
+    /// (4 days, counted from the first enqueue, whatever the task's state; the memory queue
+    /// keeps at least the most recent 229,376 keys) yields one task: [`Enqueued::Duplicate`]
+    /// the second time.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
         self

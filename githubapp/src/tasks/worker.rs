@@ -19,7 +19,7 @@ const GATHER_WAIT: Duration = Duration::from_millis(5);
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WorkerConfig {
-    /// Tasks run concurrently by this process (`GITHUBAPP_WORKERS`).
+    /// Tasks this worker runs at once (`GITHUBAPP_WORKERS`; a process runs one worker per queue).
     pub concurrency: usize,
     /// How long a lease lasts without a heartbeat; a crashed worker's tasks are taken over
     /// after this.

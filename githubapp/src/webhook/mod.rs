@@ -3,8 +3,10 @@
 //! the registered handlers. The server module feeds it bytes and headers and turns its
 //! outcome into a status code.
 //!
-//! Order of checks (DESIGN §5): signature (401) → headers (400) → duplicate delivery id
-//! (200, handlers not run) → body (400) → route on event + `action` → run.
+//! Order of checks: body size (413) → signature (401) → headers (400) → body decoding (400)
+//! → duplicate delivery id (200, handlers not run; 202 if its background work was never
+//! stored) → route on event + `action` → run. A queue that cannot record the delivery or
+//! store its background work answers 500.
 
 mod dispatch;
 pub(crate) mod dispatch_internals {
@@ -52,5 +54,5 @@ impl WebhookError {
     }
 }
 
-/// The largest body accepted on the webhook route: GitHub caps payloads at 25 MB.
+/// The largest body accepted on the webhook route: GitHub caps payloads at 25 MiB.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
