@@ -139,9 +139,10 @@ where
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    // The logging settings may come from `.env` too (`Config` loads it again, harmlessly:
-    // variables already set are never overridden).
-    let _ = dotenvy::dotenv();
+    // The logging settings may come from `.env` too. (A malformed file is reported by the
+    // subcommands that read the configuration, which load it again, harmlessly: variables
+    // already set are never overridden.)
+    let _ = crate::config::load_dotenv();
     init_tracing();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => build_server(customize).await?.serve().await,

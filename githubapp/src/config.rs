@@ -156,11 +156,53 @@ impl Default for Config {
     }
 }
 
+/// Loads `.env` (from the working directory or a parent) into the environment, without
+/// overriding variables already set. No file is fine; a line that does not parse is an
+/// error naming its line and variable, never its value (it may be a secret).
+pub(crate) fn load_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(dotenvy::Error::LineParse(..)) => {
+            Err(ConfigError::Invalid { var: ".env", reason: unparsable_dotenv_line() })
+        }
+        Err(e) => Err(ConfigError::Invalid { var: ".env", reason: format!("cannot read it: {e}") }),
+    }
+}
+
+/// Which line of the `.env` file dotenvy refused (its error carries only part of the line,
+/// maybe a secret value): the first line that does not parse on its own.
+fn unparsable_dotenv_line() -> String {
+    const FIX: &str = "write `NAME=value`, and quote a value with spaces or `#`: `NAME=\"a b\"`";
+    let path = std::env::current_dir()
+        .ok()
+        .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|p| p.is_file()));
+    let text = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let bad = text
+        .lines()
+        .enumerate()
+        .find(|(_, line)| dotenvy::from_read_iter(line.as_bytes()).any(|r| r.is_err()));
+    let Some((index, line)) = bad else {
+        return format!("a line cannot be parsed; {FIX}");
+    };
+    let name = line.split('=').next().unwrap_or("").trim();
+    let name = name.strip_prefix("export ").unwrap_or(name).trim();
+    let named = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    format!(
+        "line {}{} of `{}` cannot be parsed; {FIX}",
+        index + 1,
+        if named { format!(" (`{name}`)") } else { String::new() },
+        path.map(|p| p.display().to_string()).unwrap_or_else(|| ".env".into())
+    )
+}
+
 impl Config {
     /// Reads `GITHUBAPP_*` variables (after loading `.env` if present, without overriding
     /// variables already set).
     pub fn from_env() -> Result<Config, ConfigError> {
-        let _ = dotenvy::dotenv();
+        load_dotenv()?;
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 

@@ -180,3 +180,23 @@ fn log_settings_are_read_from_dot_env() {
         "expected JSON debug logs on stderr, got:\n{stderr}"
     );
 }
+
+/// A `.env` line that does not parse is a configuration error naming the variable, and
+/// never showing the value (it may be a secret).
+#[test]
+fn malformed_dot_env_is_a_clear_error_without_the_value() {
+    let dir = std::env::temp_dir().join(format!("hello-bad-dotenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), "GITHUBAPP_ID=1\nGITHUBAPP_WEBHOOK_SECRET=two words\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hello"))
+        .env_clear()
+        .current_dir(&dir)
+        .args(["check", "--offline"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains(".env is invalid: line 2 (`GITHUBAPP_WEBHOOK_SECRET`)"), "{all}");
+    assert!(!all.contains("two words"), "the value leaked: {all}");
+}
