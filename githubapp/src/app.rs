@@ -321,6 +321,16 @@ impl AppBuilder {
         self
     }
 
+    /// The configuration as set so far (for the CLI's checks after the user's settings).
+    pub(crate) fn current_config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether a default queue was given with [`queue`](Self::queue).
+    pub(crate) fn has_queue(&self) -> bool {
+        self.queue_given
+    }
+
     /// Validates everything and builds the app. Fails on a malformed private key, an app id
     /// without a key (or the reverse), duplicate registrations, an empty webhook secret, or a
     /// durable queue backend configured but not connected.

@@ -126,9 +126,11 @@ where
 }
 
 /// [`run`], with `customize` applied to the [`AppBuilder`] of the subcommands that build the
-/// app (`serve`, `web`, `worker`, `receive`, `check`) after the configuration and before the
-/// queue is connected: state for `State<T>`, client settings, a filtered registry. (`tasks`
-/// works on the configured queues; `routes` lists the registry.)
+/// app (`serve`, `web`, `worker`, `receive`, `check`), after the configuration from the
+/// environment and before the queue is connected: state for `State<T>`, settings such as
+/// the webhook secret or client options, a queue. It is not called for `--help`, `routes`
+/// and `tasks` (which work on the registry and the configured queues), so set up state in
+/// it, lazily if that needs I/O. `check` reports the environment's configuration.
 pub async fn run_with<I, T, F>(args: I, customize: F) -> Result<()>
 where
     I: IntoIterator<Item = T>,
@@ -139,11 +141,14 @@ where
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    // The logging settings may come from `.env` too. (A malformed file is reported by the
-    // subcommands that read the configuration, which load it again, harmlessly: variables
-    // already set are never overridden.)
-    let _ = crate::config::load_dotenv();
+    // The logging settings may come from `.env` too. (The subcommands that read the
+    // configuration load it again, harmlessly: variables already set are never overridden,
+    // and fail on a malformed file; the others warn.)
+    let dotenv = crate::config::load_dotenv();
     init_tracing();
+    if let Err(e) = dotenv {
+        tracing::warn!(error = %e, "settings from .env not (all) loaded");
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => build_server(customize).await?.serve().await,
         Command::Web => build_server(customize).await?.serve_web().await,
@@ -168,9 +173,10 @@ async fn build_server(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Resul
     if registry.is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
     }
-    let config = Config::from_env()?;
-    config.require_webhook()?;
-    customize(App::builder().config(config).registry(registry)).connect_queue().await?.build()
+    let builder = customize(App::builder().config(Config::from_env()?).registry(registry));
+    // Before connecting the queue: fail fast, on the secret the user's settings left.
+    builder.current_config().require_webhook()?;
+    builder.connect_queue().await?.build()
 }
 
 async fn build_worker(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<App> {
@@ -178,8 +184,8 @@ async fn build_worker(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Resul
     if registry.is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
     }
-    let config = Config::from_env()?;
-    if config.task_queue == crate::config::QueueKind::Memory {
+    let builder = customize(App::builder().config(Config::from_env()?).registry(registry));
+    if builder.current_config().task_queue == crate::config::QueueKind::Memory && !builder.has_queue() {
         return Err(crate::ConfigError::Invalid {
             var: "GITHUBAPP_TASK_QUEUE",
             reason:
@@ -189,7 +195,7 @@ async fn build_worker(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Resul
         }
         .into());
     }
-    customize(App::builder().config(config).registry(registry)).connect_queue().await?.build()
+    builder.connect_queue().await?.build()
 }
 
 async fn tasks(queue_name: &str, command: TasksCommand) -> Result<()> {
@@ -367,8 +373,8 @@ async fn receive(
     let registry = Registry::global();
     let fake = if dry_run { Some(crate::testing::FakeGitHub::dry_run().await) } else { None };
     let app = match &fake {
-        // The fake's credentials and URL after the user's settings: a dry run never reaches
-        // anything else.
+        // The fake's credentials and URL after the user's settings: a dry run never calls
+        // GitHub. (State or a queue given by the user's settings are the real ones.)
         Some(fake) => customize(App::builder().registry(registry))
             .app_id(fake.app_id())
             .private_key(fake.private_key_pem())

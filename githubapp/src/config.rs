@@ -163,38 +163,42 @@ pub(crate) fn load_dotenv() -> Result<(), ConfigError> {
     match dotenvy::dotenv() {
         Ok(_) => Ok(()),
         Err(e) if e.not_found() => Ok(()),
-        Err(dotenvy::Error::LineParse(..)) => {
-            Err(ConfigError::Invalid { var: ".env", reason: unparsable_dotenv_line() })
+        Err(dotenvy::Error::LineParse(text, _)) => {
+            Err(ConfigError::Invalid { var: ".env", reason: unparsable_dotenv_line(&text) })
         }
         Err(e) => Err(ConfigError::Invalid { var: ".env", reason: format!("cannot read it: {e}") }),
     }
 }
 
-/// Which line of the `.env` file dotenvy refused (its error carries only part of the line,
-/// maybe a secret value): the first line that does not parse on its own.
-fn unparsable_dotenv_line() -> String {
+/// Where in the `.env` file is `failing`, the text dotenvy refused (a whole line, or only
+/// its value: maybe a secret, so it is never shown): its line number, and the variable
+/// that line sets if it has the `NAME=` form.
+fn unparsable_dotenv_line(failing: &str) -> String {
     const FIX: &str = "write `NAME=value`, and quote a value with spaces or `#`: `NAME=\"a b\"`";
     let path = std::env::current_dir()
         .ok()
         .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|p| p.is_file()));
+    let shown = path.as_ref().map_or_else(|| ".env".to_string(), |p| p.display().to_string());
     let text = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
-    let bad = text
-        .lines()
-        .enumerate()
-        .find(|(_, line)| dotenvy::from_read_iter(line.as_bytes()).any(|r| r.is_err()));
-    let Some((index, line)) = bad else {
-        return format!("a line cannot be parsed; {FIX}");
+    let failing = failing.trim();
+    let Some(at) = (!failing.is_empty()).then(|| text.find(failing)).flatten() else {
+        return format!("a line of `{shown}` cannot be parsed; {FIX}");
     };
-    let name = line.split('=').next().unwrap_or("").trim();
-    let name = name.strip_prefix("export ").unwrap_or(name).trim();
-    let named = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    let number = text[..at].matches('\n').count() + 1;
+    let line = text[at..].lines().next().unwrap_or("");
+    let line = text[..at].rsplit('\n').next().unwrap_or("").to_string() + line;
+    let name = line
+        .split_once('=')
+        .map(|(name, _)| name.trim())
+        .map(|name| name.strip_prefix("export ").unwrap_or(name).trim())
+        .filter(|name| {
+            !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        });
     format!(
-        "line {}{} of `{}` cannot be parsed; {FIX}",
-        index + 1,
-        if named { format!(" (`{name}`)") } else { String::new() },
-        path.map(|p| p.display().to_string()).unwrap_or_else(|| ".env".into())
+        "line {number}{} of `{shown}` cannot be parsed; {FIX}",
+        name.map(|name| format!(" (`{name}`)")).unwrap_or_default()
     )
 }
 

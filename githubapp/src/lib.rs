@@ -69,8 +69,9 @@ pub mod prelude {
     pub use crate::{Client, Delivery, Error, Result, State};
 }
 
-/// Reads configuration (environment and `.env`), parses the command line, builds everything
-/// registered with the attribute macros, and runs the chosen subcommand (`serve` by default).
+/// Parses the command line, reads the configuration (environment and `.env`), builds
+/// everything registered with the attribute macros, and runs the chosen subcommand (`serve`
+/// by default).
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -82,8 +83,10 @@ pub async fn run() -> Result<()> {
     cli::run(std::env::args_os()).await
 }
 
-/// [`run`], with your settings on the [`AppBuilder`] every subcommand builds the app from:
-/// most often the values handlers, tasks and routes take as [`State<T>`](State).
+/// [`run`], with your settings on the [`AppBuilder`] the subcommands build the app from
+/// (`serve`, `web`, `worker`, `receive`, `check`; see [`cli::run_with`]): most often the
+/// values handlers, tasks and routes take as [`State<T>`](State). The closure is not called
+/// for `--help`, `routes` or `tasks`, so create state in it (lazily, if that needs I/O).
 ///
 /// ```no_run
 /// use githubapp::prelude::*;

@@ -181,22 +181,43 @@ fn log_settings_are_read_from_dot_env() {
     );
 }
 
-/// A `.env` line that does not parse is a configuration error naming the variable, and
-/// never showing the value (it may be a secret).
+/// A `.env` line that does not parse is a configuration error naming its line and variable,
+/// and never showing the value (it may be a secret): whether the bad line has a `NAME=` or
+/// not, and after valid lines that dotenvy would refuse alone (a trailing space, a multi-line
+/// quoted value).
 #[test]
 fn malformed_dot_env_is_a_clear_error_without_the_value() {
-    let dir = std::env::temp_dir().join(format!("hello-bad-dotenv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(".env"), "GITHUBAPP_ID=1\nGITHUBAPP_WEBHOOK_SECRET=two words\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hello"))
-        .env_clear()
-        .current_dir(&dir)
-        .args(["check", "--offline"])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(!out.status.success());
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(all.contains(".env is invalid: line 2 (`GITHUBAPP_WEBHOOK_SECRET`)"), "{all}");
-    assert!(!all.contains("two words"), "the value leaked: {all}");
+    let cases = [
+        (
+            "GITHUBAPP_ID=1 \nGITHUBAPP_WEBHOOK_SECRET=two words\n",
+            "line 2 (`GITHUBAPP_WEBHOOK_SECRET`)",
+            "two words",
+        ),
+        (
+            "GITHUBAPP_PRIVATE_KEY=\"-----BEGIN KEY-----\nabc\n-----END KEY-----\"\n# c\nGITHUBAPP_WEBHOOK_SECRET=s3cr3t v\n",
+            "line 5 (`GITHUBAPP_WEBHOOK_SECRET`)",
+            "s3cr3t",
+        ),
+        (
+            "GITHUBAPP_WEBHOOK_SECRET=\n0123456789abcdef0123456789abcdef01234567\n",
+            "line 2 of",
+            "0123456789abcdef",
+        ),
+    ];
+    for (i, (dotenv, expected, secret)) in cases.into_iter().enumerate() {
+        let dir = std::env::temp_dir().join(format!("hello-bad-dotenv-{}-{i}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".env"), dotenv).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_hello"))
+            .env_clear()
+            .current_dir(&dir)
+            .args(["check", "--offline"])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!out.status.success(), "case {i}");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(all.contains(&format!(".env is invalid: {expected}")), "case {i}: {all}");
+        assert!(!all.contains(secret), "case {i}: the value leaked: {all}");
+    }
 }

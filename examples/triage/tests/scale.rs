@@ -577,9 +577,9 @@ async fn postgres_accepted_delivery_survives_web_crash() {
     web_dies_after_202(Backend::Postgres).await;
 }
 
-/// `receive` (no dry run) with a durable queue configured: the handlers run here, as the
-/// configured app, and what they enqueue would go to the configured queue. (The app must
-/// connect it; the builder refuses to build without.)
+/// `receive` (no dry run) with a durable queue configured: the handlers run here, inline (a
+/// background one too), as the configured app; the app connects the configured queue, so
+/// tasks they enqueue would go there (before, the builder refused to build: not connected).
 #[tokio::test]
 async fn receive_runs_handlers_with_a_durable_queue_configured() {
     let github = FakeGitHub::start().await;
@@ -601,10 +601,12 @@ async fn receive_runs_handlers_with_a_durable_queue_configured() {
         .output()
         .await
         .unwrap();
+    let connected = dir.join("queue.db").is_file();
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("ok      triage::triage (background"), "{stdout}");
     assert!(github.requests().iter().any(|r| r.path.ends_with("/labels")), "labels added");
+    assert!(connected, "the configured SQLite queue was opened");
 }
