@@ -22,40 +22,21 @@
 #          MODES="verify-scan noop ingest value typed"    PORT=18797   NO_BUILD=1 (skip cargo build)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 DELIVERIES="${DELIVERIES:-500}"
 WARMUP="${WARMUP:-200}"
 MODES="${MODES:-verify-scan noop ingest value typed}"
 PORT="${PORT:-18797}"
 export BENCH_SECRET="${BENCH_SECRET:-githubapp-bench-secret}"
 
-die() { echo "instructions.sh: $*" >&2; exit 1; }
 command -v valgrind >/dev/null 2>&1 || die "valgrind is not installed: apt-get install valgrind"
 command -v callgrind_control >/dev/null 2>&1 || die "callgrind_control (package valgrind) is missing"
 command -v python3 >/dev/null 2>&1 || die "python3 is required"
 
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-    echo "== building bench (release)"
-    (cd "$ROOT" && nice -n 10 cargo build --release -p bench --quiet)
-fi
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/bench"
-[[ -x "$BIN" ]] || die "no binary at $BIN"
-
-FIXTURES="$ROOT/fixtures/github-webhooks/payloads/pull_request"
-PAYLOAD="${PAYLOAD:-$FIXTURES/opened.with-organization.json}"
+BIN="$(bench_bin bench)"
 [[ -f "$PAYLOAD" ]] || die "payload $PAYLOAD not found"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/githubapp-instr.XXXXXX")"
-VG_PID=""
-cleanup() {
-    if [[ -n "$VG_PID" ]] && kill -0 "$VG_PID" 2>/dev/null; then
-        kill "$VG_PID" 2>/dev/null || true
-        wait "$VG_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir instr
 
 # Sends <n> signed deliveries over one keep-alive connection; fails on any answer but <status>.
 cat >"$WORK/send.py" <<'PY'
@@ -155,8 +136,8 @@ expected_status() {
 
 control() { # control <zero|dump>: callgrind_control exits 0 even when it reached nothing
     local out
-    out="$(callgrind_control "--$1" "$VG_PID" 2>&1)" || die "callgrind_control --$1: $out"
-    grep -q OK <<<"$out" || die "callgrind_control --$1 did not reach pid $VG_PID: $out"
+    out="$(callgrind_control "--$1" "$SERVER_PID" 2>&1)" || die "callgrind_control --$1: $out"
+    grep -q OK <<<"$out" || die "callgrind_control --$1 did not reach pid $SERVER_PID: $out"
 }
 
 : >"$WORK/results.tsv"
@@ -168,11 +149,11 @@ for mode in $MODES; do
     echo "== $mode: $WARMUP warm-up + $DELIVERIES measured deliveries under callgrind"
     BENCH_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$mode" \
         "$BIN" "$mode" "$PORT" >"$WORK/server-$mode.log" 2>&1 &
-    VG_PID=$!
+    SERVER_PID=$!
     up=0
     for _ in $(seq 300); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then up=1; break; fi
-        kill -0 "$VG_PID" 2>/dev/null || break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
     done
     [[ "$up" == 1 ]] || { cat "$WORK/server-$mode.log" >&2; die "$mode: server did not start"; }
@@ -182,9 +163,9 @@ for mode in $MODES; do
     bytes=$(python3 "$WORK/send.py" "$PORT" "$DELIVERIES" "$PAYLOAD" "$want") || die "$mode: deliveries failed"
     python3 "$WORK/wait.py" "$PORT" $(( WARMUP + DELIVERIES )) || die "$mode: deliveries not handled"
     control dump
-    kill "$VG_PID" 2>/dev/null || true
-    wait "$VG_PID" 2>/dev/null || true
-    VG_PID=""
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
     [[ -s "$WORK/cg.$mode.1" ]] || die "$mode: callgrind wrote no dump"
     counts="$(python3 "$WORK/count.py" "$WORK/cg.$mode.1")" || die "$mode: cannot read the callgrind dump"
     read -r total sha allocs <<<"$counts"

@@ -17,8 +17,7 @@
 #          MODES="bare verify-scan ingest value typed"
 #                            noop: a foreground no-op handler taking nothing (pipeline cost
 #                            without the queue), to split ingest's cost
-#          PAYLOAD=path      default: fixtures/.../pull_request/opened.json, else
-#                            opened.with-organization.json
+#          PAYLOAD=path      default: fixtures/.../pull_request/opened.with-organization.json
 #          PIN=1             pin the server to SERVER_CPUS (default 1) and wrk to WRK_CPUS
 #                            (default 0) with taskset, when there are >= 2 CPUs; PIN=0: no pinning
 #          IDLE_POLL=1       hold /dev/cpu_dma_latency at 0 while measuring (root only), so idle
@@ -29,7 +28,8 @@
 #          PORT=18787        BENCH_SECRET=...   NO_BUILD=1 (skip cargo build)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-3}"
 CONNECTIONS="${CONNECTIONS:-32}"
@@ -42,46 +42,16 @@ SERVER_CPUS="${SERVER_CPUS:-1}"
 WRK_CPUS="${WRK_CPUS:-0}"
 export BENCH_SECRET="${BENCH_SECRET:-githubapp-bench-secret}"
 
-die() { echo "load.sh: $*" >&2; exit 1; }
-
 if ! command -v wrk >/dev/null 2>&1; then
     echo "wrk is not installed: apt-get install wrk" >&2
     exit 1
 fi
 command -v python3 >/dev/null 2>&1 || die "python3 is required (payload compaction, signing, report)"
 
-# ---- build ------------------------------------------------------------------------------
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-    echo "== building bench (release)"
-    (cd "$ROOT" && nice -n 10 cargo build --release -p bench --quiet)
-fi
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN="$TARGET_DIR/release/bench"
-[[ -x "$BIN" ]] || die "no binary at $BIN"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/githubapp-bench.XXXXXX")"
-SERVER_PID=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "${IDLE_POLL_PID:-}" ]]; then kill "$IDLE_POLL_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BIN="$(bench_bin bench)"
+bench_workdir bench
 
 # ---- payload: compact, measure, sign ------------------------------------------------------
-FIXTURES="$ROOT/fixtures/github-webhooks/payloads/pull_request"
-if [[ -z "${PAYLOAD:-}" ]]; then
-    if [[ -f "$FIXTURES/opened.json" ]]; then
-        PAYLOAD="$FIXTURES/opened.json"
-    else
-        PAYLOAD="$FIXTURES/opened.with-organization.json"
-        echo "note: $FIXTURES/opened.json does not exist; using $(basename "$PAYLOAD")"
-    fi
-fi
 [[ -f "$PAYLOAD" ]] || die "payload $PAYLOAD not found"
 
 python3 - "$PAYLOAD" "$WORK/body.json" "$BENCH_SECRET" "$WORK/payload.env" <<'PY'
@@ -100,7 +70,7 @@ with open(env, "w") as f:
 PY
 # shellcheck disable=SC1091
 source "$WORK/payload.env"
-echo "== payload: $(realpath --relative-to="$ROOT" "$PAYLOAD" 2>/dev/null || echo "$PAYLOAD"), compact JSON: $BODY_BYTES bytes"
+echo "== payload: $(realpath --relative-to="$BENCH_ROOT" "$PAYLOAD" 2>/dev/null || echo "$PAYLOAD"), compact JSON: $BODY_BYTES bytes"
 if (( BODY_BYTES < 20000 )); then
     echo "   WARNING: the payload is much smaller than the ~24 KB DESIGN §12 asks for (not padded)."
 fi

@@ -11,14 +11,11 @@
 # 2,000 (sqlite), 20,000 (redis), 5,000 (postgres); idle pickup p50 <= 100 ms; the drain
 # loses nothing. Each run uses fresh namespaces; completed tasks leave nothing behind.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 export BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
 export BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-    echo "== building the queue benchmark (release)"
-    (cd "$ROOT" && nice -n 10 cargo build --release -p bench --bin queue --quiet)
-fi
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/queue"
+BIN="$(bench_bin queue)"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 if (( $# == 0 )); then set -- memory sqlite redis postgres; fi
 RUST_LOG="${RUST_LOG:-error}" "$BIN" "$@"
