@@ -150,11 +150,12 @@ where
         tracing::warn!(error = %e, "settings from .env not (all) loaded");
     }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => build_server(customize).await?.serve().await,
-        Command::Web => build_server(customize).await?.serve_web().await,
+        Command::Serve => server_app(registered()?, Config::from_env()?, customize).await?.serve().await,
+        Command::Web => server_app(registered()?, Config::from_env()?, customize).await?.serve_web().await,
         Command::Worker { queues } => {
             let only = (!queues.is_empty()).then_some(queues);
-            build_worker(customize).await?.run_worker_for(only.as_deref()).await
+            let app = worker_app(registered()?, Config::from_env()?, customize).await?;
+            app.run_worker_for(only.as_deref()).await
         }
         Command::Tasks { queue, command } => tasks(&queue, command).await,
         Command::Receive { event, payload, action, installation, dry_run } => {
@@ -168,23 +169,38 @@ where
     }
 }
 
-async fn build_server(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<App> {
-    let registry = Registry::global();
+/// Everything registered in this binary; an error that says why when that is nothing.
+fn registered() -> Result<Registry> {
+    non_empty(Registry::global())
+}
+
+fn non_empty(registry: Registry) -> Result<Registry> {
     if registry.is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
     }
-    let builder = customize(App::builder().config(Config::from_env()?).registry(registry));
+    Ok(registry)
+}
+
+/// The app of `serve` and `web`: the registry, the environment's configuration, then the
+/// user's settings, which may supply the webhook secret the environment lacks.
+async fn server_app(
+    registry: Registry,
+    config: Config,
+    customize: impl FnOnce(AppBuilder) -> AppBuilder,
+) -> Result<App> {
+    let builder = customize(App::builder().config(config).registry(registry));
     // Before connecting the queue: fail fast, on the secret the user's settings left.
     builder.current_config().require_webhook()?;
     builder.connect_queue().await?.build()
 }
 
-async fn build_worker(customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<App> {
-    let registry = Registry::global();
-    if registry.is_empty() {
-        return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
-    }
-    let builder = customize(App::builder().config(Config::from_env()?).registry(registry));
+/// The app of `worker`: as [`server_app`]; the user's settings may supply the shared queue.
+async fn worker_app(
+    registry: Registry,
+    config: Config,
+    customize: impl FnOnce(AppBuilder) -> AppBuilder,
+) -> Result<App> {
+    let builder = customize(App::builder().config(config).registry(registry));
     if builder.current_config().task_queue == crate::config::QueueKind::Memory && !builder.has_queue() {
         return Err(crate::ConfigError::Invalid {
             var: "GITHUBAPP_TASK_QUEUE",
@@ -504,4 +520,80 @@ async fn check(offline: bool, customize: impl FnOnce(AppBuilder) -> AppBuilder) 
         }
     }
     if ok { Ok(()) } else { Err(Error::handler("some checks failed")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::__private::{HandlerFuture, TaskContext, TaskDescriptor};
+    use crate::tasks::MemoryQueue;
+
+    fn run(_: TaskContext) -> HandlerFuture {
+        Box::pin(async { Ok(()) })
+    }
+
+    static TASK: TaskDescriptor = TaskDescriptor {
+        name: "sync",
+        fn_name: "sync",
+        module_path: "app",
+        file: "src/main.rs",
+        line: 1,
+        retries: None,
+        timeout: None,
+        queue: None,
+        call: run,
+    };
+
+    fn registry() -> Registry {
+        Registry::empty().with_tasks(vec![&TASK])
+    }
+
+    /// The environment's configuration without a webhook secret (or with `secret`).
+    fn config(secret: Option<&str>) -> Config {
+        let mut config = Config::default();
+        config.webhook_secret = secret.map(|s| crate::config::Secret::new(s.to_string()));
+        config
+    }
+
+    #[tokio::test]
+    async fn the_users_settings_are_applied_before_the_secret_is_required() {
+        let err = server_app(registry(), config(None), |app| app).await.unwrap_err().to_string();
+        assert!(err.contains("GITHUBAPP_WEBHOOK_SECRET"), "{err}");
+
+        // The secret set by `run_with` alone is enough...
+        let app = server_app(registry(), config(None), |app| app.webhook_secret("from-code")).await.unwrap();
+        assert!(app.router().is_ok());
+        // ...and it replaces the environment's: an empty one is refused, whatever the
+        // environment said.
+        let err = server_app(registry(), config(Some("from-env")), |app| app.webhook_secret(""))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("GITHUBAPP_WEBHOOK_SECRET") && err.contains("empty"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_worker_takes_its_shared_queue_from_the_users_settings() {
+        let err = worker_app(registry(), config(None), |app| app).await.unwrap_err().to_string();
+        assert!(
+            err.contains("GITHUBAPP_TASK_QUEUE") && err.contains("only exist inside the `serve`"),
+            "{err}"
+        );
+
+        let queue: Arc<dyn crate::tasks::Queue> = Arc::new(MemoryQueue::new());
+        let app = worker_app(registry(), config(None), move |app| app.queue(queue)).await.unwrap();
+        assert_eq!(app.context().queue().backend(), "memory");
+    }
+
+    #[test]
+    fn an_empty_registry_is_refused_with_the_fix() {
+        let err = non_empty(Registry::empty()).unwrap_err().to_string();
+        assert!(
+            err.contains("no webhook handlers, tasks or routes") && err.contains("use my_handlers as _;"),
+            "{err}"
+        );
+        assert!(non_empty(registry()).is_ok());
+    }
 }
