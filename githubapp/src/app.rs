@@ -326,6 +326,11 @@ impl AppBuilder {
         &self.config
     }
 
+    /// The registry as set so far (the binary's, unless [`registry`](Self::registry) set one).
+    pub(crate) fn current_registry(&self) -> Registry {
+        self.registry.clone().unwrap_or_else(Registry::global)
+    }
+
     /// Whether a default queue was given with [`queue`](Self::queue).
     pub(crate) fn has_queue(&self) -> bool {
         self.queue_given

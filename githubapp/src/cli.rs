@@ -130,7 +130,7 @@ where
 /// environment and before the queue is connected: state for `State<T>`, settings such as
 /// the webhook secret or client options, a queue. It is not called for `--help`, `routes`
 /// and `tasks` (which work on the registry and the configured queues), so set up state in
-/// it, lazily if that needs I/O. `check` reports the environment's configuration.
+/// it, lazily if that needs I/O. `check` checks the configuration with these settings applied.
 pub async fn run_with<I, T, F>(args: I, customize: F) -> Result<()>
 where
     I: IntoIterator<Item = T>,
@@ -440,6 +440,16 @@ fn bad_event(event: &str) -> Error {
 }
 
 async fn check(offline: bool, customize: impl FnOnce(AppBuilder) -> AppBuilder) -> Result<()> {
+    check_app(Config::from_env(), Registry::global(), offline, customize).await
+}
+
+/// `check`, given the environment's configuration and the binary's registry.
+async fn check_app(
+    env: std::result::Result<Config, crate::ConfigError>,
+    registry: Registry,
+    offline: bool,
+    customize: impl FnOnce(AppBuilder) -> AppBuilder,
+) -> Result<()> {
     let mut ok = true;
     let mut line = |good: bool, what: &str, detail: String| {
         ok &= good;
@@ -449,7 +459,7 @@ async fn check(offline: bool, customize: impl FnOnce(AppBuilder) -> AppBuilder) 
             if detail.is_empty() { detail } else { format!(": {detail}") }
         );
     };
-    let config = match Config::from_env() {
+    let env = match env {
         Ok(c) => {
             line(true, "configuration", String::new());
             c
@@ -459,11 +469,14 @@ async fn check(offline: bool, customize: impl FnOnce(AppBuilder) -> AppBuilder) 
             return Err(e.into());
         }
     };
+    // Check what the other subcommands would run with: the user's settings applied.
+    let builder = customize(App::builder().config(env).registry(registry));
+    let config = builder.current_config().clone();
     match config.require_webhook() {
         Ok(s) => line(true, "webhook secret", format!("{} secret(s) accepted", s.len())),
         Err(e) => line(false, "webhook secret", e.to_string()),
     }
-    let registry = Registry::global();
+    let registry = builder.current_registry();
     match registry.validate(&config.webhook_path) {
         Ok(()) if registry.is_empty() => line(false, "registry", EMPTY_REGISTRY_HELP.into()),
         Ok(()) => line(
@@ -473,14 +486,13 @@ async fn check(offline: bool, customize: impl FnOnce(AppBuilder) -> AppBuilder) 
         ),
         Err(e) => line(false, "registry", e.to_string()),
     }
-    let builder =
-        match customize(App::builder().config(config.clone()).registry(registry)).connect_queue().await {
-            Ok(builder) => builder,
-            Err(e) => {
-                line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
-                return Err(e);
-            }
-        };
+    let builder = match builder.connect_queue().await {
+        Ok(builder) => builder,
+        Err(e) => {
+            line(false, &format!("task queue ({})", config.task_queue.as_str()), e.to_string());
+            return Err(e);
+        }
+    };
     let app = match builder.build() {
         Ok(app) => app,
         Err(e) => {
@@ -585,6 +597,16 @@ mod tests {
         let queue: Arc<dyn crate::tasks::Queue> = Arc::new(MemoryQueue::new());
         let app = worker_app(registry(), config(None), move |app| app.queue(queue)).await.unwrap();
         assert_eq!(app.context().queue().backend(), "memory");
+    }
+
+    #[tokio::test]
+    async fn check_checks_the_configuration_with_the_users_settings() {
+        let mut env = config(None);
+        env.app_id = Some(1);
+        env.private_key = Some(crate::config::Secret::new(include_str!("testing/test_key.pem")));
+        let err = check_app(Ok(env.clone()), registry(), true, |app| app).await.unwrap_err();
+        assert_eq!(err.to_string(), "some checks failed");
+        check_app(Ok(env), registry(), true, |app| app.webhook_secret("from-code")).await.unwrap();
     }
 
     #[test]
