@@ -385,6 +385,19 @@ async fn rate_limit_beyond_the_max_wait_fails_with_the_reset_time() -> TestResul
 }
 
 #[tokio::test]
+async fn an_absurd_retry_after_is_a_rate_limit_error_not_a_panic() -> TestResult {
+    let fake = FakeGitHub::start().await;
+    let gh = fake.client().installation(1);
+    let absurd = 99_999_999_999_999; // seconds: ~3 million years, past chrono's calendar
+    fake.rate_limit_next("POST", "/repos/Codertocat/Hello-World/issues", RateLimit::RetryAfter(absurd), 1);
+    let err = gh.create_issue(REPO, "x", None).await.expect_err("too long a wait");
+    let ClientError::RateLimited { reset_at, retry_after, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*retry_after, Duration::from_secs(absurd));
+    assert_eq!(*reset_at, chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    Ok(())
+}
+
+#[tokio::test]
 async fn pagination_follows_link_headers() -> TestResult {
     let fake = FakeGitHub::start().await;
     let gh = fake.client().installation(1);

@@ -373,8 +373,11 @@ impl Client {
             }
             if let Some(wait) = rate_limit_wait(status, &headers, &bytes) {
                 if wait > shared.config.max_rate_limit_wait || retries >= max_retries {
-                    let reset_at =
-                        Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    // Saturating: a server may announce any wait, even one past the calendar.
+                    let reset_at = chrono::Duration::from_std(wait)
+                        .ok()
+                        .and_then(|wait| Utc::now().checked_add_signed(wait))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
                     return Err(ClientError::RateLimited {
                         method,
                         path,
