@@ -95,7 +95,17 @@ impl Dispatcher {
 
     async fn deliver_inner(app: &AppContext, delivery: Delivery) -> DeliveryOutcome {
         let queue = app.queue();
-        let first = match retrying(|| queue.mark_delivery(&delivery.id, DEDUPE_TTL)).await {
+        // Marking is set-if-absent: when a call failed, it may still have stored the id (the
+        // answer was lost), and the retry then answers "seen". That answer is ambiguous, and
+        // taking it as a duplicate would lose the delivery's foreground work for good (GitHub
+        // sees a success and never redelivers), so after a failed call it counts as new. The
+        // price is a rare double run (a real duplicate arriving while the backend fails),
+        // which at-least-once delivery allows.
+        let id = delivery.id.as_str();
+        let mark = |attempt: u32| async move {
+            queue.mark_delivery(id, DEDUPE_TTL).await.map(|first| first || attempt > 1)
+        };
+        let first = match retrying(mark).await {
             Ok(first) => first,
             Err(e) => {
                 tracing::error!(error = %e, "cannot record delivery id");
@@ -108,7 +118,9 @@ impl Dispatcher {
             // the same idempotency keys, so the queue answers "already enqueued" for each:
             // but if the first attempt recorded the id and then lost its answer or failed to
             // enqueue (a connection dropped at the wrong moment), this is what enqueues them.
-            // Nothing is lost; foreground handlers are not run again.
+            // Foreground handlers are not run again: a delivery whose handlers failed had its
+            // id forgotten, so one seen here ran them (or is running them, or its process
+            // died while they ran: the dedupe window cannot tell those apart).
             return match enqueue_background(app, &delivery, &handlers).await {
                 Err(()) => DeliveryOutcome::Failed,
                 Ok(Background { new: true, .. }) => {
@@ -132,7 +144,7 @@ impl Dispatcher {
         let enqueued = match enqueue_background(app, &delivery, &handlers).await {
             Ok(background) => background.any,
             Err(()) => {
-                let _ = queue.forget_delivery(&delivery.id).await;
+                forget(app, &delivery.id).await;
                 return DeliveryOutcome::Failed;
             }
         };
@@ -168,7 +180,7 @@ impl Dispatcher {
                             }
                             if failed {
                                 // Let a redelivery run the handlers again.
-                                let _ = app.queue().forget_delivery(&id).await;
+                                forget(&app, &id).await;
                             }
                         }
                         .in_current_span(),
@@ -180,7 +192,7 @@ impl Dispatcher {
         if failed {
             // A failed delivery can be redelivered from GitHub's UI: forget the id so the
             // redelivery runs the handlers again instead of being answered "duplicate".
-            let _ = app.queue().forget_delivery(&id).await;
+            forget(app, &id).await;
             DeliveryOutcome::Failed
         } else if enqueued {
             DeliveryOutcome::Accepted
@@ -252,7 +264,7 @@ async fn enqueue_background(
                 .idempotency_key([delivery.id.as_str(), ":", h.qualified_name()].concat())
                 .installation(delivery.installation_id)
         };
-        match retrying(|| queue.enqueue(task())).await {
+        match retrying(|_| queue.enqueue(task())).await {
             Ok(Enqueued::New(id)) => {
                 tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
                 out.new = true;
@@ -269,18 +281,30 @@ async fn enqueue_background(
     Ok(out)
 }
 
+/// Forgets a failed delivery's id, so that GitHub's redelivery runs its handlers again.
+async fn forget(app: &AppContext, id: &str) {
+    if let Err(e) = retrying(|_| app.queue().forget_delivery(id)).await {
+        tracing::error!(
+            error = %e,
+            "cannot forget the failed delivery's id: a redelivery within the dedupe window will be \
+             answered \"duplicate\" without running its foreground handlers"
+        );
+    }
+}
+
 /// Retries a queue call that failed on the backend (a connection the server dropped fails
-/// once before the pool or connection manager replaces it). Safe for what the dispatcher
-/// calls: marking a delivery id, and enqueueing with an idempotency key.
+/// once before the pool or connection manager replaces it); `call` gets the attempt number,
+/// from 1. Safe for what the dispatcher calls: enqueueing with an idempotency key, forgetting
+/// a delivery id, and marking one (see `deliver_inner` for the ambiguous answer).
 async fn retrying<T, F, Fut>(mut call: F) -> Result<T, crate::tasks::QueueError>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::tasks::QueueError>>,
 {
     let mut delay = Duration::from_millis(50);
     let mut attempt = 1;
     loop {
-        match call().await {
+        match call(attempt).await {
             Err(crate::tasks::QueueError::Backend(e)) if attempt < 4 => {
                 tracing::warn!(error = %e, attempt, "task queue call failed; retrying");
                 tokio::time::sleep(delay).await;

@@ -137,8 +137,9 @@ struct ScanInstallation {
 }
 
 /// Decodes the body per the content type and reads `action` and `installation.id` without
-/// building the document (the rest of the payload is skipped by the scanner, which still
-/// rejects malformed JSON).
+/// building the document. The scanner rejects malformed JSON syntax but, to stay fast, does
+/// not check the values it skips: invalid UTF-8 inside a string or a number out of range
+/// (`1e400`) passes here and fails the handler that parses the payload.
 pub fn parse_delivery(headers: DeliveryHeaders, body: Bytes) -> Result<Delivery, WebhookError> {
     let json = match headers.kind {
         BodyKind::Json => body,

@@ -401,6 +401,10 @@ struct FailingEnqueue {
     stored: bool,
     attempts: std::sync::atomic::AtomicU32,
     forgotten: std::sync::atomic::AtomicU32,
+    /// The next `mark_delivery` calls that store the id, then fail (a lost answer).
+    mark_failures: std::sync::atomic::AtomicU32,
+    /// The next `forget_delivery` calls that fail without forgetting.
+    forget_failures: std::sync::atomic::AtomicU32,
 }
 
 impl FailingEnqueue {
@@ -411,6 +415,8 @@ impl FailingEnqueue {
             stored,
             attempts: 0.into(),
             forgotten: 0.into(),
+            mark_failures: 0.into(),
+            forget_failures: 0.into(),
         })
     }
 }
@@ -423,12 +429,15 @@ mod failing_enqueue {
         BoxFuture, Enqueued, LeasedTask, NewTask, Queue, QueueError, QueueStats, TaskInfo,
     };
 
+    /// Whether one more failure was due (and counts it).
+    fn take(failures: &std::sync::atomic::AtomicU32) -> bool {
+        failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
     impl Queue for super::FailingEnqueue {
         fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
             self.attempts.fetch_add(1, Ordering::SeqCst);
-            let fail =
-                self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-            if !fail {
+            if !take(&self.failures) {
                 return self.inner.enqueue(task);
             }
             Box::pin(async move {
@@ -467,10 +476,19 @@ mod failing_enqueue {
             id: &'a str,
             ttl: Duration,
         ) -> BoxFuture<'a, Result<bool, QueueError>> {
-            self.inner.mark_delivery(id, ttl)
+            if !take(&self.mark_failures) {
+                return self.inner.mark_delivery(id, ttl);
+            }
+            Box::pin(async move {
+                self.inner.mark_delivery(id, ttl).await?;
+                Err(QueueError::Backend("connection reset".into()))
+            })
         }
         fn forget_delivery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
             self.forgotten.fetch_add(1, Ordering::SeqCst);
+            if take(&self.forget_failures) {
+                return Box::pin(async { Err(QueueError::Backend("connection reset".into())) });
+            }
             self.inner.forget_delivery(id)
         }
         fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
@@ -567,6 +585,45 @@ async fn enqueue_failing_for_good_is_500_and_the_redelivery_stores_the_task() {
     let (status, body) = send(&app, d.request()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(queue.stats().await.unwrap().queued, 1);
+}
+
+/// Marking the delivery id stores it but loses the answer: the retry answers "seen", which
+/// must not make the first delivery a duplicate. Its foreground handlers run and its
+/// background handler is stored; only a real redelivery is a duplicate.
+#[tokio::test]
+async fn a_lost_answer_to_marking_the_delivery_does_not_make_it_a_duplicate() {
+    use std::sync::atomic::Ordering;
+    let (_github, queue, app) = on_failing_queue(0, false).await;
+    queue.mark_failures.store(1, Ordering::SeqCst);
+    let seen = app.context().state::<SharedSeen>().expect("state");
+    let d = pr_opened();
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!((status, &body["outcome"]), (StatusCode::ACCEPTED, &serde_json::json!("accepted")), "{body}");
+    assert_eq!(seen.count("*:pull_request"), 1, "the foreground handler ran");
+    assert_eq!(queue.attempts.load(Ordering::SeqCst), 1, "the background handler is stored");
+
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!((status, &body["outcome"]), (StatusCode::OK, &serde_json::json!("duplicate")));
+    assert_eq!(seen.count("*:pull_request"), 1);
+}
+
+/// Forgetting a failed delivery's id is retried like the other queue calls: a backend that
+/// fails once there still lets the redelivery run everything.
+#[tokio::test]
+async fn forgetting_a_failed_delivery_is_retried() {
+    use std::sync::atomic::Ordering;
+    let (_github, queue, app) = on_failing_queue(4, false).await;
+    queue.forget_failures.store(1, Ordering::SeqCst);
+    let seen = app.context().state::<SharedSeen>().expect("state");
+    let d = pr_opened();
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(queue.forgotten.load(Ordering::SeqCst), 2, "one failure, one retry");
+    assert_eq!(seen.count("*:pull_request"), 0, "nothing ran: the background work was not stored");
+
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!((status, &body["outcome"]), (StatusCode::ACCEPTED, &serde_json::json!("accepted")), "{body}");
+    assert_eq!(seen.count("*:pull_request"), 1, "the redelivery ran the foreground handler");
 }
 
 /// The app's answer to `req`: status and JSON body (`null` if not JSON).
