@@ -153,7 +153,9 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves, with or without workers; then stops
-    /// accepting, finishes in-flight requests, and gives workers their grace period.
+    /// accepting, finishes in-flight requests (for at most the grace period,
+    /// [`WorkerConfig::shutdown_grace`](crate::tasks::WorkerConfig): a client that never
+    /// sends its body cannot hold the process), and gives workers their grace period.
     pub async fn serve_with(
         self,
         listener: TcpListener,
@@ -170,7 +172,29 @@ impl App {
             routes = self.ctx.registry().routes().len(),
             "listening"
         );
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        };
+        let server = std::future::IntoFuture::into_future(
+            axum::serve(listener, router).with_graceful_shutdown(shutdown),
+        );
+        let grace = self.worker.shutdown_grace;
+        let drain_limit = async move {
+            match on_signal.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                // The server ended by itself: no limit to apply.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = drain_limit => {
+                tracing::warn!(?grace, "requests still open after the shutdown grace period; closing them");
+                Ok(())
+            }
+        };
         if let Some(w) = workers {
             w.shutdown().await;
         }

@@ -378,6 +378,40 @@ async fn real_http_server_end_to_end() {
     server.await.unwrap().unwrap();
 }
 
+/// Shutdown waits for requests in flight, but not for ever: a client that sends the headers
+/// of a POST and never its body is cut off after the grace period.
+#[tokio::test]
+async fn shutdown_does_not_wait_for_ever_on_a_client_that_never_sends_its_body() {
+    use tokio::io::AsyncWriteExt;
+    let mut workers = githubapp::tasks::WorkerConfig::default();
+    workers.shutdown_grace = Duration::from_millis(300);
+    let prefix = format!("{MODULE}::");
+    let app = githubapp::App::builder()
+        .webhook_secret(SECRET)
+        .registry(githubapp::Registry::global().filter(move |name| name.starts_with(&prefix)))
+        .state(SharedSeen(Arc::new(Seen::default())))
+        .worker_config(workers)
+        .build()
+        .expect("app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve_with(listener, true, async move {
+        let _ = stopped.await;
+    }));
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await; // the request is being read
+    let _ = stop.send(());
+    // Not a timing assertion: without the limit this never returns.
+    let ended = tokio::time::timeout(Duration::from_secs(30), server).await;
+    ended.expect("serve_with returned").unwrap().unwrap();
+    drop(stalled);
+}
+
 #[tokio::test]
 async fn installation_changes_drop_cached_tokens() {
     let h = harness().await;
