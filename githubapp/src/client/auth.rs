@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -261,7 +261,26 @@ impl CachedToken {
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<CachedToken>>>;
+/// One scope's token, minted by one caller at a time.
+#[derive(Default)]
+struct SlotInner {
+    state: Arc<tokio::sync::Mutex<SlotState>>,
+    /// Mints that failed so far: a caller that waited through a failed mint gets its error
+    /// instead of minting again (during an outage, N waiting callers would otherwise mint one
+    /// after another, the last waiting N times as long).
+    failures: AtomicU64,
+    /// Removed from the cache by an installation change: callers that waited on it go to the
+    /// scope's new slot (a token minted across the change may predate it).
+    invalidated: AtomicBool,
+}
+
+#[derive(Default)]
+struct SlotState {
+    token: Option<CachedToken>,
+    last_error: Option<ClientError>,
+}
+
+type Slot = Arc<SlotInner>;
 
 /// The installation-token cache shared by every [`Client`](super::Client) made from one
 /// [`Client::new`](super::Client::new).
@@ -278,8 +297,8 @@ impl TokenCache {
         }
         if slots.len() >= SWEEP_THRESHOLD {
             // Drop entries nobody is minting into whose token is gone or stale.
-            slots.retain(|_, slot| match slot.try_lock() {
-                Ok(tok) => tok.as_ref().is_some_and(CachedToken::is_fresh),
+            slots.retain(|_, slot| match slot.state.try_lock() {
+                Ok(state) => state.token.as_ref().is_some_and(CachedToken::is_fresh),
                 Err(_) => true,
             });
         }
@@ -289,7 +308,7 @@ impl TokenCache {
     }
 
     /// The cached token for `scope`, or the result of `mint` (run by at most one caller at a
-    /// time per scope). With `failed` set (a token GitHub just answered 401 to), that token is
+    /// time per scope; callers that waited through a failed mint get its error). With `failed` set (a token GitHub just answered 401 to), that token is
     /// not reused: unless another caller already replaced it, a new one is minted.
     pub(crate) async fn get<F, Fut>(
         &self,
@@ -301,18 +320,38 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<CachedToken, ClientError>>,
     {
-        let slot = self.slot(scope);
-        let mut cached = slot.lock().await;
-        if let Some(tok) = &*cached
+        let (slot, failures_before, mut state) = loop {
+            let slot = self.slot(scope);
+            let failures_before = slot.failures.load(Ordering::SeqCst);
+            let state = slot.state.clone().lock_owned().await;
+            if !slot.invalidated.load(Ordering::SeqCst) {
+                break (slot, failures_before, state);
+            }
+        };
+        if let Some(tok) = &state.token
             && tok.is_fresh()
             && failed != Some(&tok.token)
         {
             return Ok(tok.clone());
         }
-        *cached = None;
-        let fresh = mint().await?;
-        *cached = Some(fresh.clone());
-        Ok(fresh)
+        if slot.failures.load(Ordering::SeqCst) != failures_before
+            && let Some(e) = &state.last_error
+        {
+            return Err(e.shared_copy());
+        }
+        state.token = None;
+        match mint().await {
+            Ok(fresh) => {
+                state.token = Some(fresh.clone());
+                state.last_error = None;
+                Ok(fresh)
+            }
+            Err(e) => {
+                state.last_error = Some(e.shared_copy());
+                slot.failures.fetch_add(1, Ordering::SeqCst);
+                Err(e)
+            }
+        }
     }
 
     /// Forgets every token of one installation (all scopes).
@@ -321,12 +360,16 @@ impl TokenCache {
             let mut slots = lock(&self.slots);
             let keys: Vec<TokenScope> =
                 slots.keys().filter(|k| k.installation_id == installation_id).cloned().collect();
-            keys.iter().filter_map(|k| slots.remove(k)).collect()
+            let removed: Vec<Slot> = keys.iter().filter_map(|k| slots.remove(k)).collect();
+            for slot in &removed {
+                slot.invalidated.store(true, Ordering::SeqCst);
+            }
+            removed
         };
         // Callers already holding a removed slot must not keep using its token either.
         for slot in removed {
-            if let Ok(mut tok) = slot.try_lock() {
-                *tok = None;
+            if let Ok(mut state) = slot.state.try_lock() {
+                state.token = None;
             }
         }
     }
@@ -334,5 +377,47 @@ impl TokenCache {
     /// Forgets every cached token.
     pub(crate) fn clear(&self) {
         lock(&self.slots).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(value: &str) -> CachedToken {
+        CachedToken::new(Secret::new(value.to_owned()), chrono::Utc::now() + chrono::Duration::hours(1), None)
+    }
+
+    /// A caller that queued behind a mint which an installation change then overtook does not
+    /// get that mint's token (it may carry the old permissions): it mints anew.
+    #[tokio::test]
+    async fn callers_waiting_across_an_invalidation_mint_anew() {
+        let cache = Arc::new(TokenCache::default());
+        let scope = TokenScope::new(7, &[], &[]);
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let (cache, scope) = (cache.clone(), scope.clone());
+            async move {
+                cache
+                    .get(&scope, None, || async move {
+                        let _ = released.await;
+                        Ok(token("before"))
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await; // `first` is minting
+        let second = tokio::spawn({
+            let (cache, scope) = (cache.clone(), scope.clone());
+            async move { cache.get(&scope, None, || async { Ok(token("after")) }).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await; // `second` waits on the slot
+        cache.invalidate_installation(7);
+        let _ = release.send(());
+        assert_eq!(first.await.unwrap().unwrap().token.expose(), "before");
+        assert_eq!(second.await.unwrap().unwrap().token.expose(), "after");
+        // And the new token is the one cached.
+        let cached = cache.get(&scope, None, || async { Ok(token("unexpected")) }).await.unwrap();
+        assert_eq!(cached.token.expose(), "after");
     }
 }

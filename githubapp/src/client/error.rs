@@ -184,6 +184,25 @@ impl ApiError {
 }
 
 impl ClientError {
+    /// The same error for another caller: exact for GitHub's answers (status, message, rate
+    /// limit), as text for the rest (transport and decoding errors cannot be copied).
+    pub(crate) fn shared_copy(&self) -> ClientError {
+        match self {
+            ClientError::Api(e) => ClientError::Api(e.clone()),
+            ClientError::RateLimited { method, path, status, reset_at, retry_after } => {
+                ClientError::RateLimited {
+                    method: method.clone(),
+                    path: path.clone(),
+                    status: *status,
+                    reset_at: *reset_at,
+                    retry_after: *retry_after,
+                }
+            }
+            ClientError::Auth(m) => ClientError::Auth(m.clone()),
+            other => ClientError::Auth(format!("cannot get an installation token: {other}")),
+        }
+    }
+
     /// The HTTP status GitHub answered with, for [`Api`](Self::Api) and
     /// [`RateLimited`](Self::RateLimited) errors.
     pub fn status(&self) -> Option<StatusCode> {

@@ -289,6 +289,31 @@ async fn server_errors_give_up_after_max_retries() -> TestResult {
     Ok(())
 }
 
+/// Callers waiting on one token mint share its result, failure included: a mint that failed
+/// (after its own retries) is not repeated by each caller in turn. The next call mints again.
+#[tokio::test]
+async fn callers_waiting_on_a_failed_mint_share_its_error() -> TestResult {
+    let fake = FakeGitHub::start().await;
+    let config = ClientConfig { max_retries: 0, ..fake.client_config() };
+    let gh = Client::new(config, Some(fake.credentials()))?.installation(1);
+    fake.fail_next("POST", "/app/installations/1/access_tokens", 503, 1);
+    let calls = (0..20).map(|i| {
+        let gh = gh.clone();
+        async move { gh.create_issue(REPO, &format!("issue {i}"), None).await }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for r in &results {
+        let err = r.as_ref().expect_err("the only mint failed");
+        assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE), "{err}");
+    }
+    assert_eq!(statuses(&to(&fake, "POST", "/access_tokens")), [503], "one mint for all 20 callers");
+    assert!(to(&fake, "POST", "/issues").is_empty());
+
+    gh.create_issue(REPO, "later", None).await?;
+    assert_eq!(statuses(&to(&fake, "POST", "/access_tokens")), [503, 201]);
+    Ok(())
+}
+
 #[tokio::test]
 async fn client_errors_are_not_retried_and_keep_githubs_details() -> TestResult {
     let fake = FakeGitHub::start().await;
