@@ -42,7 +42,10 @@ pub const ACCEPT_GITHUB_JSON: &str = "application/vnd.github+json";
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Longest single backoff step.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// What GitHub asks for after a secondary rate limit without headers.
+/// What GitHub asks for after a secondary rate limit without headers ("at least one
+/// minute"); doubled for each retry the call has had, as GitHub asks for limits that
+/// persist, so with the default `max_rate_limit_wait` (60 s) a second one is returned as
+/// `RateLimited` instead of being waited out again.
 const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
 /// First wait before retrying a token GitHub does not know yet; grows by this step.
 const REPLICATION_STEP: Duration = Duration::from_millis(500);
@@ -237,7 +240,7 @@ impl Shared {
 }
 
 /// When GitHub's answer is a rate limit, how long to wait (from now).
-fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Duration> {
+fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8], retries: u32) -> Option<Duration> {
     if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
@@ -259,11 +262,12 @@ fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Opti
         let secs = u64::try_from(reset.saturating_sub(now)).unwrap_or(0) + 1;
         return Some(Duration::from_secs(secs));
     }
+    let secondary = SECONDARY_LIMIT_WAIT.saturating_mul(1 << retries.min(16));
     if status == StatusCode::TOO_MANY_REQUESTS {
-        return Some(SECONDARY_LIMIT_WAIT);
+        return Some(secondary);
     }
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    text.contains("rate limit").then_some(SECONDARY_LIMIT_WAIT)
+    text.contains("rate limit").then_some(secondary)
 }
 
 /// GitHub's clock, from the `Date` header.
@@ -371,7 +375,7 @@ impl Client {
                     _ => {}
                 }
             }
-            if let Some(wait) = rate_limit_wait(status, &headers, &bytes) {
+            if let Some(wait) = rate_limit_wait(status, &headers, &bytes, retries) {
                 if wait > shared.config.max_rate_limit_wait || retries >= max_retries {
                     // Saturating: a server may announce any wait, even one past the calendar.
                     let reset_at = chrono::Duration::from_std(wait)
@@ -515,26 +519,36 @@ mod unit {
     fn rate_limit_headers() {
         let mut h = HeaderMap::new();
         assert_eq!(
-            rate_limit_wait(StatusCode::FORBIDDEN, &h, b"{\"message\":\"Resource not accessible\"}"),
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, b"{\"message\":\"Resource not accessible\"}", 0),
             None
         );
         assert_eq!(
             rate_limit_wait(
                 StatusCode::FORBIDDEN,
                 &h,
-                b"{\"message\":\"You have exceeded a secondary rate limit\"}"
+                b"{\"message\":\"You have exceeded a secondary rate limit\"}",
+                0
             ),
             Some(SECONDARY_LIMIT_WAIT)
         );
-        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b""), Some(SECONDARY_LIMIT_WAIT));
+        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 0), Some(SECONDARY_LIMIT_WAIT));
+        // Exponentially longer for each one in a row.
+        assert_eq!(
+            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 2),
+            Some(SECONDARY_LIMIT_WAIT * 4)
+        );
+        assert_eq!(
+            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 99),
+            Some(SECONDARY_LIMIT_WAIT * 65536)
+        );
         h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, b""), Some(Duration::from_secs(7)));
-        assert_eq!(rate_limit_wait(StatusCode::NOT_FOUND, &h, b""), None);
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, b"", 0), Some(Duration::from_secs(7)));
+        assert_eq!(rate_limit_wait(StatusCode::NOT_FOUND, &h, b"", 0), None);
         let mut h = HeaderMap::new();
         h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
         let reset = (Utc::now().timestamp() + 100).to_string();
         h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).unwrap_or(HeaderValue::from_static("0")));
-        let wait = rate_limit_wait(StatusCode::FORBIDDEN, &h, b"").unwrap_or_default();
+        let wait = rate_limit_wait(StatusCode::FORBIDDEN, &h, b"", 0).unwrap_or_default();
         assert!(wait >= Duration::from_secs(95) && wait <= Duration::from_secs(102), "{wait:?}");
     }
 
