@@ -356,27 +356,33 @@ impl TokenCache {
 
     /// Forgets every token of one installation (all scopes).
     pub(crate) fn invalidate_installation(&self, installation_id: u64) {
+        self.drop_slots(|scope| scope.installation_id == installation_id);
+    }
+
+    /// Forgets every cached token.
+    pub(crate) fn clear(&self) {
+        self.drop_slots(|_| true);
+    }
+
+    /// Removes the slots of the scopes `which` selects. Callers already holding one must not
+    /// use its token either, nor one being minted into it: the slot is marked, and they go
+    /// to the scope's new slot (see [`get`](Self::get)).
+    fn drop_slots(&self, which: impl Fn(&TokenScope) -> bool) {
         let removed: Vec<Slot> = {
             let mut slots = lock(&self.slots);
-            let keys: Vec<TokenScope> =
-                slots.keys().filter(|k| k.installation_id == installation_id).cloned().collect();
+            let keys: Vec<TokenScope> = slots.keys().filter(|k| which(k)).cloned().collect();
             let removed: Vec<Slot> = keys.iter().filter_map(|k| slots.remove(k)).collect();
+            // Marked under the cache's lock: whoever finds the slot after this sees the mark.
             for slot in &removed {
                 slot.invalidated.store(true, Ordering::SeqCst);
             }
             removed
         };
-        // Callers already holding a removed slot must not keep using its token either.
         for slot in removed {
             if let Ok(mut state) = slot.state.try_lock() {
                 state.token = None;
             }
         }
-    }
-
-    /// Forgets every cached token.
-    pub(crate) fn clear(&self) {
-        lock(&self.slots).clear();
     }
 }
 
@@ -388,36 +394,58 @@ mod tests {
         CachedToken::new(Secret::new(value.to_owned()), chrono::Utc::now() + chrono::Duration::hours(1), None)
     }
 
-    /// A caller that queued behind a mint which an installation change then overtook does not
-    /// get that mint's token (it may carry the old permissions): it mints anew.
+    /// What waiters get of a failed mint: GitHub's answers as they are; errors that cannot be
+    /// copied as `TokenUnavailable` (transient), never as `Auth` (which means bad credentials).
+    #[test]
+    fn shared_errors_keep_their_kind() {
+        let decode = ClientError::Decode {
+            method: http::Method::POST,
+            path: "/app/installations/1/access_tokens".into(),
+            source: serde_json::from_str::<u8>("x").unwrap_err(),
+        };
+        let shared = decode.shared_copy();
+        assert!(
+            matches!(&shared, ClientError::TokenUnavailable(m) if m.contains("cannot decode")),
+            "{shared:?}"
+        );
+        let auth = ClientError::Auth("bad key".into()).shared_copy();
+        assert!(matches!(auth, ClientError::Auth(ref m) if m == "bad key"));
+    }
+
+    /// A caller that queued behind a mint which an installation change (or a full clear) then
+    /// overtook does not get that mint's token, which may carry the old permissions: it mints
+    /// anew, and its token is the one cached.
     #[tokio::test]
     async fn callers_waiting_across_an_invalidation_mint_anew() {
-        let cache = Arc::new(TokenCache::default());
-        let scope = TokenScope::new(7, &[], &[]);
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let first = tokio::spawn({
-            let (cache, scope) = (cache.clone(), scope.clone());
-            async move {
-                cache
-                    .get(&scope, None, || async move {
-                        let _ = released.await;
-                        Ok(token("before"))
-                    })
-                    .await
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await; // `first` is minting
-        let second = tokio::spawn({
-            let (cache, scope) = (cache.clone(), scope.clone());
-            async move { cache.get(&scope, None, || async { Ok(token("after")) }).await }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await; // `second` waits on the slot
-        cache.invalidate_installation(7);
-        let _ = release.send(());
-        assert_eq!(first.await.unwrap().unwrap().token.expose(), "before");
-        assert_eq!(second.await.unwrap().unwrap().token.expose(), "after");
-        // And the new token is the one cached.
-        let cached = cache.get(&scope, None, || async { Ok(token("unexpected")) }).await.unwrap();
-        assert_eq!(cached.token.expose(), "after");
+        let by_installation: fn(&TokenCache) = |cache| cache.invalidate_installation(7);
+        let everything: fn(&TokenCache) = TokenCache::clear;
+        for drop_tokens in [by_installation, everything] {
+            let cache = Arc::new(TokenCache::default());
+            let scope = TokenScope::new(7, &[], &[]);
+            let (release, released) = tokio::sync::oneshot::channel::<()>();
+            let first = tokio::spawn({
+                let (cache, scope) = (cache.clone(), scope.clone());
+                async move {
+                    cache
+                        .get(&scope, None, || async move {
+                            let _ = released.await;
+                            Ok(token("before"))
+                        })
+                        .await
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await; // `first` is minting
+            let second = tokio::spawn({
+                let (cache, scope) = (cache.clone(), scope.clone());
+                async move { cache.get(&scope, None, || async { Ok(token("after")) }).await }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await; // `second` waits on the slot
+            drop_tokens(&cache);
+            let _ = release.send(());
+            assert_eq!(first.await.unwrap().unwrap().token.expose(), "before");
+            assert_eq!(second.await.unwrap().unwrap().token.expose(), "after");
+            let cached = cache.get(&scope, None, || async { Ok(token("unexpected")) }).await.unwrap();
+            assert_eq!(cached.token.expose(), "after");
+        }
     }
 }

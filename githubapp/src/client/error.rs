@@ -91,6 +91,13 @@ pub enum ClientError {
     /// a URL outside the configured API host, or a bad configuration value.
     #[error("invalid GitHub request: {0}")]
     InvalidRequest(String),
+    /// This call waited for another caller's installation-token mint (one mint serves every
+    /// caller waiting on it), and that mint failed on the way (a transport or decoding
+    /// error): usually transient, so a later call may succeed. GitHub's own answers to a
+    /// failed mint are shared as they are ([`Api`](Self::Api),
+    /// [`RateLimited`](Self::RateLimited)).
+    #[error("cannot get an installation token: {0}")]
+    TokenUnavailable(String),
     /// Pagination went past the page cap.
     #[error("{path} has more than {max_pages} pages; page through it yourself with `Client::request`")]
     TooManyPages {
@@ -184,8 +191,9 @@ impl ApiError {
 }
 
 impl ClientError {
-    /// The same error for another caller: exact for GitHub's answers (status, message, rate
-    /// limit), as text for the rest (transport and decoding errors cannot be copied).
+    /// The same error for another caller: exact, except transport and decoding errors (which
+    /// cannot be copied), which become [`TokenUnavailable`](Self::TokenUnavailable) with their
+    /// text.
     pub(crate) fn shared_copy(&self) -> ClientError {
         match self {
             ClientError::Api(e) => ClientError::Api(e.clone()),
@@ -199,7 +207,15 @@ impl ClientError {
                 }
             }
             ClientError::Auth(m) => ClientError::Auth(m.clone()),
-            other => ClientError::Auth(format!("cannot get an installation token: {other}")),
+            ClientError::NoInstallation { operation } => ClientError::NoInstallation { operation },
+            ClientError::InvalidRequest(m) => ClientError::InvalidRequest(m.clone()),
+            ClientError::TooManyPages { path, max_pages } => {
+                ClientError::TooManyPages { path: path.clone(), max_pages: *max_pages }
+            }
+            ClientError::TokenUnavailable(m) => ClientError::TokenUnavailable(m.clone()),
+            ClientError::Transport { .. } | ClientError::Decode { .. } => {
+                ClientError::TokenUnavailable(self.to_string())
+            }
         }
     }
 

@@ -31,7 +31,7 @@
 //! out before failing). A 403/429 rate limit is waited out when `Retry-After` or
 //! `x-ratelimit-reset` asks for at most [`ClientConfig::max_rate_limit_wait`]; a longer wait is
 //! [`ClientError::RateLimited`] with the reset time. A secondary limit without either header
-//! asks for 60 s, doubled on each retry of the call. Other 4xx answers are never retried.
+//! asks for 60 s, doubled for each earlier one in the call. Other 4xx answers are never retried.
 //!
 //! # Example
 //!

@@ -43,7 +43,7 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Longest single backoff step.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// What GitHub asks for after a secondary rate limit without headers ("at least one
-/// minute"); doubled for each retry the call has had, as GitHub asks for limits that
+/// minute"); doubled for each earlier one in the same call, as GitHub asks for limits that
 /// persist, so with the default `max_rate_limit_wait` (60 s) a second one is returned as
 /// `RateLimited` instead of being waited out again.
 const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
@@ -239,19 +239,25 @@ impl Shared {
     }
 }
 
-/// When GitHub's answer is a rate limit, how long to wait (from now).
-fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8], retries: u32) -> Option<Duration> {
+/// When GitHub's answer is a rate limit, how long to wait (from now), and whether it was a
+/// secondary limit without headers (`secondary_so_far` of those came before in this call).
+fn rate_limit_wait(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    secondary_so_far: u32,
+) -> Option<(Duration, bool)> {
     if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(v) = header("retry-after") {
         if let Ok(secs) = v.parse::<u64>() {
-            return Some(Duration::from_secs(secs));
+            return Some((Duration::from_secs(secs), false));
         }
         if let Ok(at) = DateTime::parse_from_rfc2822(v) {
             let now = server_date(headers).unwrap_or_else(Utc::now);
-            return Some((at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO));
+            return Some(((at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO), false));
         }
     }
     if header("x-ratelimit-remaining") == Some("0")
@@ -260,9 +266,9 @@ fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8], retries
         let now = server_date(headers).unwrap_or_else(Utc::now).timestamp();
         // +1 s: the reset second itself may still be limited.
         let secs = u64::try_from(reset.saturating_sub(now)).unwrap_or(0) + 1;
-        return Some(Duration::from_secs(secs));
+        return Some((Duration::from_secs(secs), false));
     }
-    let secondary = SECONDARY_LIMIT_WAIT.saturating_mul(1 << retries.min(16));
+    let secondary = (SECONDARY_LIMIT_WAIT.saturating_mul(1 << secondary_so_far.min(16)), true);
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Some(secondary);
     }
@@ -311,6 +317,7 @@ impl Client {
         let path = shared.display_path(&url);
         let max_retries = shared.config.max_retries;
         let mut retries = 0u32;
+        let mut secondary_limits = 0u32;
         let mut reauthenticated = false;
         let mut clock_adopted = false;
         let mut replication_waits = 0u32;
@@ -375,7 +382,8 @@ impl Client {
                     _ => {}
                 }
             }
-            if let Some(wait) = rate_limit_wait(status, &headers, &bytes, retries) {
+            if let Some((wait, headerless)) = rate_limit_wait(status, &headers, &bytes, secondary_limits) {
+                secondary_limits += u32::from(headerless);
                 if wait > shared.config.max_rate_limit_wait || retries >= max_retries {
                     // Saturating: a server may announce any wait, even one past the calendar.
                     let reset_at = chrono::Duration::from_std(wait)
@@ -515,41 +523,42 @@ mod unit {
         assert_eq!(encode_segment("é"), "%C3%A9");
     }
 
+    /// The wait alone.
+    fn wait(status: StatusCode, h: &HeaderMap, body: &[u8], secondary_so_far: u32) -> Option<Duration> {
+        rate_limit_wait(status, h, body, secondary_so_far).map(|(wait, _)| wait)
+    }
+
     #[test]
     fn rate_limit_headers() {
         let mut h = HeaderMap::new();
+        assert_eq!(wait(StatusCode::FORBIDDEN, &h, b"{\"message\":\"Resource not accessible\"}", 0), None);
         assert_eq!(
-            rate_limit_wait(StatusCode::FORBIDDEN, &h, b"{\"message\":\"Resource not accessible\"}", 0),
-            None
-        );
-        assert_eq!(
-            rate_limit_wait(
-                StatusCode::FORBIDDEN,
-                &h,
-                b"{\"message\":\"You have exceeded a secondary rate limit\"}",
-                0
-            ),
+            wait(StatusCode::FORBIDDEN, &h, b"{\"message\":\"You have exceeded a secondary rate limit\"}", 0),
             Some(SECONDARY_LIMIT_WAIT)
         );
-        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 0), Some(SECONDARY_LIMIT_WAIT));
+        assert_eq!(wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 0), Some(SECONDARY_LIMIT_WAIT));
         // Exponentially longer for each one in a row.
-        assert_eq!(
-            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 2),
-            Some(SECONDARY_LIMIT_WAIT * 4)
-        );
-        assert_eq!(
-            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 99),
-            Some(SECONDARY_LIMIT_WAIT * 65536)
-        );
+        assert_eq!(wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 2), Some(SECONDARY_LIMIT_WAIT * 4));
+        assert_eq!(wait(StatusCode::TOO_MANY_REQUESTS, &h, b"", 99), Some(SECONDARY_LIMIT_WAIT * 65536));
         h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, b"", 0), Some(Duration::from_secs(7)));
-        assert_eq!(rate_limit_wait(StatusCode::NOT_FOUND, &h, b"", 0), None);
+        assert_eq!(wait(StatusCode::FORBIDDEN, &h, b"", 0), Some(Duration::from_secs(7)));
+        assert_eq!(wait(StatusCode::NOT_FOUND, &h, b"", 0), None);
         let mut h = HeaderMap::new();
         h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
         let reset = (Utc::now().timestamp() + 100).to_string();
         h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).unwrap_or(HeaderValue::from_static("0")));
-        let wait = rate_limit_wait(StatusCode::FORBIDDEN, &h, b"", 0).unwrap_or_default();
-        assert!(wait >= Duration::from_secs(95) && wait <= Duration::from_secs(102), "{wait:?}");
+        let reset_wait = wait(StatusCode::FORBIDDEN, &h, b"", 0).unwrap_or_default();
+        assert!(
+            reset_wait >= Duration::from_secs(95) && reset_wait <= Duration::from_secs(102),
+            "{reset_wait:?}"
+        );
+        // Only the headerless secondary limit counts towards the next one's doubling.
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, b"", 0).map(|(_, headerless)| headerless),
+            Some(false)
+        );
+        let none = HeaderMap::new();
+        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &none, b"", 0).map(|(_, h)| h), Some(true));
     }
 
     #[test]
