@@ -150,11 +150,13 @@ where
         tracing::warn!(error = %e, "settings from .env not (all) loaded");
     }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server_app(registered()?, Config::from_env()?, customize).await?.serve().await,
-        Command::Web => server_app(registered()?, Config::from_env()?, customize).await?.serve_web().await,
+        Command::Serve => server_app(Registry::global(), Config::from_env()?, customize).await?.serve().await,
+        Command::Web => {
+            server_app(Registry::global(), Config::from_env()?, customize).await?.serve_web().await
+        }
         Command::Worker { queues } => {
             let only = (!queues.is_empty()).then_some(queues);
-            let app = worker_app(registered()?, Config::from_env()?, customize).await?;
+            let app = worker_app(Registry::global(), Config::from_env()?, customize).await?;
             app.run_worker_for(only.as_deref()).await
         }
         Command::Tasks { queue, command } => tasks(&queue, command).await,
@@ -169,16 +171,13 @@ where
     }
 }
 
-/// Everything registered in this binary; an error that says why when that is nothing.
-fn registered() -> Result<Registry> {
-    non_empty(Registry::global())
-}
-
-fn non_empty(registry: Registry) -> Result<Registry> {
-    if registry.is_empty() {
+/// An error that says why, when the app's registry (the binary's, unless the user's settings
+/// gave one) has nothing in it.
+fn non_empty(builder: AppBuilder) -> Result<AppBuilder> {
+    if builder.current_registry().is_empty() {
         return Err(Error::Registry(EMPTY_REGISTRY_HELP.into()));
     }
-    Ok(registry)
+    Ok(builder)
 }
 
 /// The app of `serve` and `web`: the registry, the environment's configuration, then the
@@ -188,7 +187,7 @@ async fn server_app(
     config: Config,
     customize: impl FnOnce(AppBuilder) -> AppBuilder,
 ) -> Result<App> {
-    let builder = customize(App::builder().config(config).registry(registry));
+    let builder = non_empty(customize(App::builder().config(config).registry(registry)))?;
     // Before connecting the queue: fail fast, on the secret the user's settings left.
     builder.current_config().require_webhook()?;
     builder.connect_queue().await?.build()
@@ -200,7 +199,7 @@ async fn worker_app(
     config: Config,
     customize: impl FnOnce(AppBuilder) -> AppBuilder,
 ) -> Result<App> {
-    let builder = customize(App::builder().config(config).registry(registry));
+    let builder = non_empty(customize(App::builder().config(config).registry(registry)))?;
     if builder.current_config().task_queue == crate::config::QueueKind::Memory && !builder.has_queue() {
         return Err(crate::ConfigError::Invalid {
             var: "GITHUBAPP_TASK_QUEUE",
@@ -609,13 +608,18 @@ mod tests {
         check_app(Ok(env), registry(), true, |app| app.webhook_secret("from-code")).await.unwrap();
     }
 
-    #[test]
-    fn an_empty_registry_is_refused_with_the_fix() {
-        let err = non_empty(Registry::empty()).unwrap_err().to_string();
+    /// Judged after the user's settings, like `check` does: they may set the registry.
+    #[tokio::test]
+    async fn an_empty_registry_is_refused_with_the_fix() {
+        let secret = |app: AppBuilder| app.webhook_secret("s");
+        let err = server_app(Registry::empty(), config(None), secret).await.unwrap_err().to_string();
         assert!(
             err.contains("no webhook handlers, tasks or routes") && err.contains("use my_handlers as _;"),
             "{err}"
         );
-        assert!(non_empty(registry()).is_ok());
+        let err = worker_app(Registry::empty(), config(None), |app| app).await.unwrap_err().to_string();
+        assert!(err.contains("no webhook handlers, tasks or routes"), "{err}");
+        let given = server_app(Registry::empty(), config(None), |app| secret(app).registry(registry())).await;
+        assert!(given.is_ok());
     }
 }
