@@ -153,9 +153,11 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves, with or without workers; then stops
-    /// accepting, finishes in-flight requests (for at most the grace period,
-    /// [`WorkerConfig::shutdown_grace`](crate::tasks::WorkerConfig): a client that never
-    /// sends its body cannot hold the process), and gives workers their grace period.
+    /// accepting, finishes in-flight requests (waiting at most the grace period,
+    /// [`WorkerConfig::shutdown_grace`](crate::tasks::WorkerConfig), so a client that never
+    /// sends its body cannot hold the process), and gives workers their grace period: up to
+    /// twice the grace in all. Connections still open when it returns are not closed by it;
+    /// they end with the tokio runtime (when `main` returns, for [`crate::run`]).
     pub async fn serve_with(
         self,
         listener: TcpListener,
@@ -191,7 +193,7 @@ impl App {
         let served = tokio::select! {
             served = server => served,
             () = drain_limit => {
-                tracing::warn!(?grace, "requests still open after the shutdown grace period; closing them");
+                tracing::warn!(?grace, "requests still open after the shutdown grace period; no longer waiting for them");
                 Ok(())
             }
         };
