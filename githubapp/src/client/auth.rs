@@ -308,8 +308,9 @@ impl TokenCache {
     }
 
     /// The cached token for `scope`, or the result of `mint` (run by at most one caller at a
-    /// time per scope; callers that waited through a failed mint get its error). With `failed` set (a token GitHub just answered 401 to), that token is
-    /// not reused: unless another caller already replaced it, a new one is minted.
+    /// time per scope; callers that waited through a failed mint get its error). With
+    /// `failed` set (a token GitHub just answered 401 to), that token is not reused: unless
+    /// another caller already replaced it, a new one is minted.
     pub(crate) async fn get<F, Fut>(
         &self,
         scope: &TokenScope,
