@@ -128,8 +128,9 @@ pub struct Config {
     pub task_lease: Duration,
     /// `GITHUBAPP_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
-    /// `GITHUBAPP_WEBHOOK_DEADLINE`: how long foreground handlers may run before the delivery
-    /// is answered 202 and they finish after the response; default `8s` (GitHub waits 10 s).
+    /// `GITHUBAPP_WEBHOOK_DEADLINE`: how long after a delivery reaches the dispatcher it is
+    /// answered 202 if its foreground handlers are still running (they finish after the
+    /// response); the queue's time to record it counts too. Default `8s` (GitHub waits 10 s).
     pub webhook_deadline: Duration,
 }
 

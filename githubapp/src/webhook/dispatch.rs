@@ -94,6 +94,10 @@ impl Dispatcher {
     }
 
     async fn deliver_inner(app: &AppContext, delivery: Delivery) -> DeliveryOutcome {
+        // The deadline counts from here: time the queue takes to record the delivery and store
+        // its background work comes out of the foreground handlers' budget, so a slow backend
+        // does not push the answer past GitHub's 10 s.
+        let deadline = tokio::time::Instant::now() + app.config().webhook_deadline;
         let queue = app.queue();
         // Marking is set-if-absent: when a call failed, it may still have stored the id (the
         // answer was lost), and the retry then answers "seen". That answer is ambiguous, and
@@ -160,7 +164,6 @@ impl Dispatcher {
             let hctx = hctx.clone();
             set.spawn(async move { (h, run_handler(h, hctx).await) }.in_current_span());
         }
-        let deadline = tokio::time::Instant::now() + app.config().webhook_deadline;
         let mut failed = false;
         loop {
             match tokio::time::timeout_at(deadline, set.join_next()).await {

@@ -439,6 +439,8 @@ struct FailingEnqueue {
     mark_failures: std::sync::atomic::AtomicU32,
     /// The next `forget_delivery` calls that fail without forgetting.
     forget_failures: std::sync::atomic::AtomicU32,
+    /// How long every `mark_delivery` takes, in ms (a slow backend).
+    mark_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl FailingEnqueue {
@@ -451,6 +453,7 @@ impl FailingEnqueue {
             forgotten: 0.into(),
             mark_failures: 0.into(),
             forget_failures: 0.into(),
+            mark_delay_ms: 0.into(),
         })
     }
 }
@@ -510,12 +513,15 @@ mod failing_enqueue {
             id: &'a str,
             ttl: Duration,
         ) -> BoxFuture<'a, Result<bool, QueueError>> {
-            if !take(&self.mark_failures) {
-                return self.inner.mark_delivery(id, ttl);
-            }
+            let fail = take(&self.mark_failures);
+            let delay = Duration::from_millis(self.mark_delay_ms.load(Ordering::SeqCst));
             Box::pin(async move {
-                self.inner.mark_delivery(id, ttl).await?;
-                Err(QueueError::Backend("connection reset".into()))
+                tokio::time::sleep(delay).await;
+                let first = self.inner.mark_delivery(id, ttl).await?;
+                if fail {
+                    return Err(QueueError::Backend("connection reset".into()));
+                }
+                Ok(first)
             })
         }
         fn forget_delivery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
@@ -658,6 +664,32 @@ async fn forgetting_a_failed_delivery_is_retried() {
     let (status, body) = send(&app, d.request()).await;
     assert_eq!((status, &body["outcome"]), (StatusCode::ACCEPTED, &serde_json::json!("accepted")), "{body}");
     assert_eq!(seen.count("*:pull_request"), 1, "the redelivery ran the foreground handler");
+}
+
+/// The deadline counts from the delivery's arrival: a backend that takes 1 s to record it
+/// leaves a 3 s foreground handler 2.5 s of a 3.5 s deadline, so the answer is 202 (the
+/// handler then finishes in the background). Counted from after the queue, it would be 200.
+#[tokio::test]
+async fn the_queues_time_counts_against_the_deadline() {
+    use std::sync::atomic::Ordering;
+    let queue = FailingEnqueue::new(0, false);
+    queue.mark_delay_ms.store(1000, Ordering::SeqCst);
+    let seen = Arc::new(Seen::default());
+    let prefix = format!("{MODULE}::");
+    let app = githubapp::App::builder()
+        .webhook_secret(SECRET)
+        .queue(queue.clone())
+        .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
+        .registry(githubapp::Registry::global().filter(move |name| name.starts_with(&prefix)))
+        .state(SharedSeen(seen.clone()))
+        .webhook_deadline(Duration::from_millis(3500))
+        .build()
+        .expect("app builds");
+    let d = WebhookDelivery::new("label", fixture("label", "created")).secret(SECRET);
+    let (status, body) = send(&app, d.request()).await;
+    assert_eq!((status, &body["outcome"]), (StatusCode::ACCEPTED, &serde_json::json!("accepted")), "{body}");
+    assert_eq!(seen.count("slow"), 0, "answered before the handler finished");
+    assert!(seen.wait_for("slow", 1).await, "and it finished after the answer");
 }
 
 /// The app's answer to `req`: status and JSON body (`null` if not JSON).
