@@ -161,26 +161,29 @@ impl Default for Config {
 /// overriding variables already set. No file is fine; a line that does not parse is an
 /// error naming its line and variable, never its value (it may be a secret).
 pub(crate) fn load_dotenv() -> Result<(), ConfigError> {
-    match dotenvy::dotenv() {
-        Ok(_) => Ok(()),
-        Err(e) if e.not_found() => Ok(()),
+    // Found here rather than by dotenvy (the same search), so an error can point into it.
+    let Some(path) = std::env::current_dir()
+        .ok()
+        .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|p| p.is_file()))
+    else {
+        return Ok(());
+    };
+    match dotenvy::from_path(&path) {
+        Ok(()) => Ok(()),
         Err(dotenvy::Error::LineParse(text, _)) => {
-            Err(ConfigError::Invalid { var: ".env", reason: unparsable_dotenv_line(&text) })
+            Err(ConfigError::Invalid { var: ".env", reason: unparsable_dotenv_line(&path, &text) })
         }
         Err(e) => Err(ConfigError::Invalid { var: ".env", reason: format!("cannot read it: {e}") }),
     }
 }
 
-/// Where in the `.env` file is `failing`, the text dotenvy refused (a whole line, or only
-/// its value: maybe a secret, so it is never shown): its line number, and the variable
+/// Where in the `.env` file at `path` is `failing`, the text dotenvy refused (a whole line, or
+/// only its value: maybe a secret, so it is never shown): its line number, and the variable
 /// that line sets if it has the `NAME=` form.
-fn unparsable_dotenv_line(failing: &str) -> String {
+fn unparsable_dotenv_line(path: &std::path::Path, failing: &str) -> String {
     const FIX: &str = "write `NAME=value`, and quote a value with spaces or `#`: `NAME=\"a b\"`";
-    let path = std::env::current_dir()
-        .ok()
-        .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|p| p.is_file()));
-    let shown = path.as_ref().map_or_else(|| ".env".to_string(), |p| p.display().to_string());
-    let text = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     let failing = failing.trim();
     let Some(at) = (!failing.is_empty()).then(|| text.find(failing)).flatten() else {
         return format!("a line of `{shown}` cannot be parsed; {FIX}");

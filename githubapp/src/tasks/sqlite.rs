@@ -38,8 +38,9 @@
 //!   created by [`SqliteQueue::open`], versioned by the `schema_version` row of `<ns>_meta`.
 //! * Times are integer milliseconds since the Unix epoch.
 //! * Completed tasks are deleted at once; dead tasks are kept 7 days, idempotency keys
-//!   [`IDEMPOTENCY_TTL`](super::IDEMPOTENCY_TTL) (4 days), delivery ids for the TTL given to [`Queue::mark_delivery`]. Expired rows are
-//!   deleted at most once a minute, by whichever call comes first.
+//!   [`IDEMPOTENCY_TTL`](super::IDEMPOTENCY_TTL) (4 days), delivery ids for the TTL given to
+//!   [`Queue::mark_delivery`]. Expired rows are deleted at most once a minute, by whichever
+//!   call comes first.
 //! * A worker waiting in [`Queue::wait_for_work`] is woken by an enqueue through any
 //!   [`SqliteQueue`] of this process open on the same file and namespace; an enqueue by
 //!   another process is seen at the next poll.

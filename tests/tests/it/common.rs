@@ -51,6 +51,11 @@ impl Seen {
 
 /// An app with only the handlers of `module` (a module path prefix), talking to `github`.
 pub fn app(github: &FakeGitHub, module: &str, seen: std::sync::Arc<Seen>) -> App {
+    app_builder(github, module, seen).build().expect("app builds")
+}
+
+/// The builder of [`app`], for tests that change a setting.
+pub fn app_builder(github: &FakeGitHub, module: &str, seen: std::sync::Arc<Seen>) -> githubapp::AppBuilder {
     let prefix = format!("{module}::");
     App::builder()
         .webhook_secret(SECRET)
@@ -66,8 +71,6 @@ pub fn app(github: &FakeGitHub, module: &str, seen: std::sync::Arc<Seen>) -> App
         })
         .registry(Registry::global().filter(move |name| name.starts_with(&prefix)))
         .state(SharedSeen(seen))
-        .build()
-        .expect("app builds")
 }
 
 /// `State<SharedSeen>` lets every test own its own recorder.

@@ -10,7 +10,7 @@ use githubapp::testing::{FakeGitHub, WebhookDelivery};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use crate::common::{SECRET, Seen, SharedSeen, app, app_fixture, fixture};
+use crate::common::{SECRET, Seen, SharedSeen, app, app_builder, app_fixture, fixture};
 
 const MODULE: &str = "it::pipeline";
 
@@ -385,14 +385,9 @@ async fn shutdown_does_not_wait_for_ever_on_a_client_that_never_sends_its_body()
     use tokio::io::AsyncWriteExt;
     let mut workers = githubapp::tasks::WorkerConfig::default();
     workers.shutdown_grace = Duration::from_millis(300);
-    let prefix = format!("{MODULE}::");
-    let app = githubapp::App::builder()
-        .webhook_secret(SECRET)
-        .registry(githubapp::Registry::global().filter(move |name| name.starts_with(&prefix)))
-        .state(SharedSeen(Arc::new(Seen::default())))
-        .worker_config(workers)
-        .build()
-        .expect("app builds");
+    let github = FakeGitHub::start().await;
+    let app =
+        app_builder(&github, MODULE, Arc::default()).worker_config(workers).build().expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -563,20 +558,15 @@ mod failing_enqueue {
 async fn on_failing_queue(failures: u32, stored: bool) -> (FakeGitHub, Arc<FailingEnqueue>, githubapp::App) {
     let github = FakeGitHub::start().await;
     let queue = FailingEnqueue::new(failures, stored);
-    let prefix = format!("{MODULE}::");
-    let app = githubapp::App::builder()
-        .webhook_secret(SECRET)
-        .app_id(github.app_id())
-        .private_key(github.private_key_pem())
-        .api_url(github.url())
-        .queue(queue.clone())
+    let app = with_queue(app_builder(&github, MODULE, Arc::default()), &queue).build().expect("app builds");
+    (github, queue, app)
+}
+
+/// `app` with `queue` as its default queue.
+fn with_queue(app: githubapp::AppBuilder, queue: &Arc<FailingEnqueue>) -> githubapp::AppBuilder {
+    app.queue(queue.clone())
         // A task elsewhere in this test binary has `queue = "slow"`.
         .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
-        .registry(githubapp::Registry::global().filter(move |name| name.starts_with(&prefix)))
-        .state(SharedSeen(Arc::new(Seen::default())))
-        .build()
-        .expect("app builds");
-    (github, queue, app)
 }
 
 /// A backend error on enqueue is retried, whether the failed call stored nothing or stored
@@ -675,13 +665,8 @@ async fn the_queues_time_counts_against_the_deadline() {
     let queue = FailingEnqueue::new(0, false);
     queue.mark_delay_ms.store(1000, Ordering::SeqCst);
     let seen = Arc::new(Seen::default());
-    let prefix = format!("{MODULE}::");
-    let app = githubapp::App::builder()
-        .webhook_secret(SECRET)
-        .queue(queue.clone())
-        .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
-        .registry(githubapp::Registry::global().filter(move |name| name.starts_with(&prefix)))
-        .state(SharedSeen(seen.clone()))
+    let github = FakeGitHub::start().await;
+    let app = with_queue(app_builder(&github, MODULE, seen.clone()), &queue)
         .webhook_deadline(Duration::from_millis(3500))
         .build()
         .expect("app builds");
