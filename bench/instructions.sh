@@ -50,7 +50,7 @@ for _ in range(n):
     head = ("POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: GitHub-Hookshot/bench\r\n"
             "Content-Type: application/json\r\nX-GitHub-Event: pull_request\r\nX-GitHub-Hook-ID: 1\r\n"
             f"X-Hub-Signature-256: sha256={sig}\r\nContent-Length: {len(body)}\r\n"
-            f"X-GitHub-Delivery: {uuid.uuid4()}\r\n\r\n")
+            f"X-GitHub-Delivery: {uuid.uuid1()}\r\n\r\n")
     s.sendall(head.encode() + body)
     status = f.readline().split()
     if len(status) < 2 or status[1] != want:

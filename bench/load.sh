@@ -77,8 +77,10 @@ fi
 
 # ---- wrk script: static request around a unique delivery id --------------------------------
 # The signature covers only the body, so one signature serves every request; only
-# X-GitHub-Delivery changes: <run salt>-<thread>-4<random>-<random>-<48-bit counter>, which is
-# unique within a run (counter), across wrk runs (salt) and threads (thread id).
+# X-GitHub-Delivery changes, shaped like GitHub's own ids: time-based (version 1) UUIDs, in
+# which from one sender only the low 32 bits of the timestamp move between deliveries:
+# <counter>-<run salt>-11<thread>-<clock seq>-<node>. Unique within a run (counter), across wrk
+# runs (salt) and threads (thread id).
 cat >"$WORK/webhook.lua" <<LUA
 local f = assert(io.open("$WORK/body.json", "rb"))
 local body = f:read("*a")
@@ -100,23 +102,19 @@ function setup(thread)
     thread:set("tid", threads)
 end
 
-local salt, counter = 0, 0
+local salt, counter, clock_seq, node = 0, 0, 0, ""
 function init(args)
     salt = tonumber(args[1]) or 0
     math.randomseed(salt * 131 + (tid or 0))
+    clock_seq = 32768 + math.random(0, 16383)
+    node = string.format("%06x%06x", math.random(0, 16777215), math.random(0, 16777215))
 end
-
-local function r16() return math.random(0, 65535) end
 
 function request()
     counter = counter + 1
-    local c = counter
-    local c0 = c % 65536; c = (c - c0) / 65536
-    local c1 = c % 65536; c = (c - c1) / 65536
-    local c2 = c % 65536
-    local id = string.format("%04x%04x-%04x-4%03x-%04x-%04x%04x%04x",
-        math.floor(salt / 65536) % 65536, salt % 65536, (tid or 0) % 65536,
-        r16() % 4096, 32768 + r16() % 16384, c2, c1, c0)
+    local t = (counter * 977) % 4294967296
+    local id = string.format("%04x%04x-%04x-11%02x-%04x-%s",
+        math.floor(t / 65536), t % 65536, salt % 65536, (tid or 0) % 256, clock_seq, node)
     return prefix .. id .. suffix
 end
 LUA

@@ -55,9 +55,22 @@ fn parse_uuid(s: &str) -> Option<u128> {
     Some(v ^ 1)
 }
 
-/// A hasher for keys that are already uniformly distributed digests.
+/// A hasher for 128-bit digests. They are not uniform: GitHub's delivery ids are time-based
+/// (version 1) UUIDs, whose bits barely change from one delivery to the next (the node, clock
+/// sequence and most of the timestamp stay the same for minutes), so both halves go through
+/// murmur3's finalizer and every bit of the hash depends on every bit of the key. (Used
+/// as-is, they put a host's deliveries of the last minutes on one probe chain.)
 #[derive(Default, Clone, Copy)]
 struct DigestHasher(u64);
+
+/// murmur3's 64-bit finalizer.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
 
 impl std::hash::Hasher for DigestHasher {
     fn finish(&self) -> u64 {
@@ -69,7 +82,7 @@ impl std::hash::Hasher for DigestHasher {
         }
     }
     fn write_u128(&mut self, v: u128) {
-        self.0 = (v as u64) ^ ((v >> 64) as u64);
+        self.0 = fmix64((v as u64) ^ fmix64((v >> 64) as u64));
     }
 }
 
@@ -671,6 +684,26 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(q.lease(1, LEASE).await.unwrap().is_empty());
         q.complete(&t).await.unwrap();
+    }
+
+    #[test]
+    fn time_based_delivery_ids_spread_over_the_table() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        // GitHub's delivery ids are version 1 UUIDs: from one host, within minutes, only the
+        // low 32 bits of the timestamp change (the example from GitHub's docs, time_low varied).
+        let hasher = BuildHasherDefault::<DigestHasher>::default();
+        let hashes: Vec<u64> = (0..4096u32)
+            .map(|i| {
+                let id = format!("{:08x}-b361-11eb-836d-0e4f3503ccbe", 0x5847_4f00u32.wrapping_add(i * 977));
+                hasher.hash_one(digest(&id))
+            })
+            .collect();
+        // hashbrown picks the bucket from the low bits and the tag from the top 7: both must
+        // vary. 4096 random values fill ~2589 of 4096 buckets; a fold of the raw halves fills 1.
+        let buckets: std::collections::HashSet<u64> = hashes.iter().map(|h| h & 4095).collect();
+        let tags: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(buckets.len() > 2400, "low bits barely vary: {} distinct of 4096", buckets.len());
+        assert_eq!(tags.len(), 128, "the top 7 bits do not take every value");
     }
 
     #[test]
