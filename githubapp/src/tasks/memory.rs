@@ -199,6 +199,8 @@ impl<const N: usize> Recent<N> {
 struct Record {
     name: String,
     payload: Bytes,
+    /// The payload's second part, kept as it came (see [`Queue::enqueue_parts`]).
+    tail: Bytes,
     attempts: u32,
     max_attempts: u32,
     installation_id: Option<u64>,
@@ -235,7 +237,7 @@ impl MemoryQueue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn enqueue_now(&self, task: NewTask) -> Enqueued {
+    fn enqueue_now(&self, task: NewTask, tail: Bytes) -> Enqueued {
         let mut s = self.lock();
         let now = now_ms();
         s.prune(now);
@@ -256,6 +258,7 @@ impl MemoryQueue {
             Record {
                 name: task.name,
                 payload: task.payload,
+                tail,
                 attempts: 0,
                 max_attempts: task.max_attempts.max(1),
                 installation_id: task.installation_id,
@@ -300,6 +303,7 @@ impl MemoryQueue {
                 max_attempts: rec.max_attempts,
                 installation_id: rec.installation_id,
                 lease,
+                tail: rec.tail.clone(),
             });
             s.leases.insert((until, id, lease));
         }
@@ -366,7 +370,12 @@ impl State {
 
 impl Queue for MemoryQueue {
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
-        let out = self.enqueue_now(task);
+        let out = self.enqueue_now(task, Bytes::new());
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn enqueue_parts(&self, task: NewTask, tail: Bytes) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
+        let out = self.enqueue_now(task, tail);
         Box::pin(async move { Ok(out) })
     }
 
@@ -684,6 +693,16 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(q.lease(1, LEASE).await.unwrap().is_empty());
         q.complete(&t).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_two_part_payload_is_kept_without_a_copy() {
+        let q = MemoryQueue::new();
+        let tail = Bytes::from(vec![7u8; 24_000]);
+        q.enqueue_parts(NewTask::new("webhook:m::h", "{}\n"), tail.clone()).await.unwrap();
+        let t = q.lease(1, Duration::from_secs(30)).await.unwrap().pop().unwrap();
+        assert_eq!(&t.payload[..], b"{}\n");
+        assert_eq!(t.tail.as_ptr(), tail.as_ptr(), "the body is shared, not copied");
     }
 
     #[test]

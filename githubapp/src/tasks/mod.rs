@@ -149,6 +149,9 @@ pub struct LeasedTask {
     pub installation_id: Option<u64>,
     /// Identifies this lease; a stale lease cannot complete or fail the task.
     pub lease: u64,
+    /// The rest of the payload when the backend kept it apart (see [`Queue::enqueue_parts`]):
+    /// the whole payload is `payload` followed by `tail`. Empty for every other task.
+    pub(crate) tail: Bytes,
 }
 
 /// Counts by state.
@@ -191,6 +194,20 @@ pub struct TaskInfo {
 pub trait Queue: Send + Sync + 'static {
     /// Adds a task (or finds the one with the same idempotency key).
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>>;
+    /// Adds a task whose payload is `task.payload` followed by `tail`: how a webhook delivery's
+    /// background handler is stored (a line of metadata, then the body as GitHub sent it).
+    /// This default joins the two parts (one copy of the body) and calls [`Queue::enqueue`];
+    /// the in-process [`MemoryQueue`] keeps them apart, so the body is never copied.
+    #[doc(hidden)]
+    fn enqueue_parts(&self, mut task: NewTask, tail: Bytes) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
+        if !tail.is_empty() {
+            let mut joined = bytes::BytesMut::with_capacity(task.payload.len() + tail.len());
+            joined.extend_from_slice(&task.payload);
+            joined.extend_from_slice(&tail);
+            task.payload = joined.freeze();
+        }
+        self.enqueue(task)
+    }
     /// Leases up to `max` runnable tasks for `lease_for`.
     fn lease(&self, max: usize, lease_for: Duration) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>>;
     /// Extends a lease.

@@ -707,6 +707,7 @@ impl PostgresQueue {
                     max_attempts: max_attempts.max(0) as u32,
                     installation_id: installation.map(|i| i as u64),
                     lease: lease as u64,
+                    tail: Bytes::new(),
                 });
             }
             if died == 0 || got < want {

@@ -775,6 +775,7 @@ fn leased_task(v: Value) -> Result<LeasedTask, QueueError> {
         max_attempts,
         installation_id,
         lease: int_of(&lease).ok_or_else(malformed)? as u64,
+        tail: Bytes::new(),
     })
 }
 

@@ -698,6 +698,7 @@ fn leased_from_row(r: &SqliteRow) -> Result<(i64, LeasedTask), sqlx::Error> {
             max_attempts: r.try_get::<i64, _>("max_attempts")?.clamp(0, u32::MAX.into()) as u32,
             installation_id: r.try_get::<Option<i64>, _>("installation_id")?.map(|i| i as u64),
             lease: r.try_get::<i64, _>("lease")? as u64,
+            tail: Bytes::new(),
         },
     ))
 }

@@ -220,7 +220,7 @@ pub(crate) async fn execute(app: &AppContext, queue: &Arc<dyn Queue>, task: Leas
 
 async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
     if let Some(h) = app.registry().background_handler(&task.name) {
-        let delivery = decode_envelope(&task.payload, task.attempt)?;
+        let delivery = decode_envelope(&task.payload, &task.tail, task.attempt)?;
         return run_handler(h, HandlerContext::new(delivery, app.clone(), 1)).await;
     }
     let Some(t) = app.registry().task(&task.name) else {

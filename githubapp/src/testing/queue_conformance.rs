@@ -83,6 +83,21 @@ pub async fn payload_and_metadata_round_trip(q: Arc<dyn Queue>) {
     assert_eq!(t.installation_id, Some(42), "installation id is kept");
     assert_eq!(t.max_attempts, 7);
     q.complete(&t).await.expect("complete");
+
+    // A payload in two parts (how webhook deliveries are stored) leases as its parts joined,
+    // whether the backend joined them or kept them apart, on every attempt.
+    let (head, tail) = (Bytes::from_static(b"{\"id\":\"x\"}\n"), Bytes::from(vec![b'z'; 100_000]));
+    q.enqueue_parts(NewTask::new("webhook:app::parts", head.clone()).max_attempts(2), tail.clone())
+        .await
+        .expect("enqueue_parts");
+    let whole = [&head[..], &tail[..]].concat();
+    let t = q.lease(1, LEASE).await.expect("lease").pop().expect("one task");
+    assert_eq!([&t.payload[..], &t.tail[..]].concat(), whole, "a two-part payload is stored exactly");
+    q.fail(&t, "again", Some(SystemTime::now())).await.expect("fail");
+    let t = q.lease(1, LEASE).await.expect("lease").pop().expect("retried task");
+    assert_eq!(t.attempt, 2);
+    assert_eq!([&t.payload[..], &t.tail[..]].concat(), whole, "a retried two-part payload is unchanged");
+    q.complete(&t).await.expect("complete");
 }
 
 /// Two concurrent leasers never get the same task.

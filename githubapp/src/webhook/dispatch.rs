@@ -259,15 +259,15 @@ async fn enqueue_background(
     let mut envelope = None;
     for h in handlers.iter().filter(|h| h.background) {
         out.any = true;
-        let payload: &Bytes = envelope.get_or_insert_with(|| encode_envelope(delivery));
+        let head: &Bytes = envelope.get_or_insert_with(|| envelope_head(delivery));
         // Built per attempt (`enqueue` takes the task): cloning a built one costs as much.
         let task = || {
-            NewTask::new(h.task_name(), payload.clone())
+            NewTask::new(h.task_name(), head.clone())
                 .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
                 .idempotency_key([delivery.id.as_str(), ":", h.qualified_name()].concat())
                 .installation(delivery.installation_id)
         };
-        match retrying(|_| queue.enqueue(task())).await {
+        match retrying(|_| queue.enqueue_parts(task(), delivery.body.clone())).await {
             Ok(Enqueued::New(id)) => {
                 tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
                 out.new = true;
@@ -405,9 +405,11 @@ struct EnvelopeMeta<'a> {
     hook_id: Option<u64>,
 }
 
-/// A stored delivery: one line of JSON metadata, `\n`, then the payload bytes unchanged (no
-/// re-encoding of a 25 MB body as a JSON string).
-pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
+/// A stored delivery is one line of JSON metadata, `\n`, then the payload bytes unchanged (no
+/// re-encoding of a 25 MB body as a JSON string). This is its first part, up to and including
+/// the `\n`; the body follows as the task's second part ([`crate::tasks::Queue::enqueue_parts`]),
+/// which the memory queue stores without copying.
+pub(crate) fn envelope_head(d: &Delivery) -> Bytes {
     let meta = EnvelopeMeta {
         id: d.id.as_str().into(),
         event: d.event.as_str().into(),
@@ -417,27 +419,29 @@ pub(crate) fn encode_envelope(d: &Delivery) -> Bytes {
     };
     // Room for the line's keys, two 20-digit numbers and the strings (unless they need escapes).
     let line = 128 + d.id.len() + d.event.len() + d.action.as_ref().map_or(0, String::len);
-    let mut out = BytesMut::with_capacity(line + d.body.len());
+    let mut out = BytesMut::with_capacity(line);
     // Serializing this struct of strings and integers into memory cannot fail.
     let _ = serde_json::to_writer((&mut out).writer(), &meta);
     out.put_u8(b'\n');
-    out.put_slice(&d.body);
     out.freeze()
 }
 
-pub(crate) fn decode_envelope(bytes: &Bytes, attempt: u32) -> Result<Delivery, Error> {
-    let split = bytes
+/// The delivery stored as `head` followed by `tail` (`tail` is empty when the backend stored
+/// the envelope in one piece).
+pub(crate) fn decode_envelope(head: &Bytes, tail: &Bytes, attempt: u32) -> Result<Delivery, Error> {
+    let split = head
         .iter()
         .position(|b| *b == b'\n')
         .ok_or_else(|| Error::handler("stored delivery is corrupt: no metadata line"))?;
-    let meta: EnvelopeMeta<'_> = serde_json::from_slice(&bytes[..split])?;
+    let meta: EnvelopeMeta<'_> = serde_json::from_slice(&head[..split])?;
+    let body = if tail.is_empty() { head.slice(split + 1..) } else { tail.clone() };
     Ok(Delivery {
         id: meta.id.into_owned(),
         event: meta.event.into_owned(),
         action: meta.action.map(std::borrow::Cow::into_owned),
         installation_id: meta.installation_id,
         hook_id: meta.hook_id,
-        body: bytes.slice(split + 1..),
+        body,
         attempt,
     })
 }
@@ -457,12 +461,19 @@ mod tests {
             body: Bytes::from_static("{\"a\":\"\n\u{e9}\"}".as_bytes()),
             attempt: 1,
         };
-        let back = decode_envelope(&encode_envelope(&d), 3).unwrap();
-        assert_eq!(back.id, d.id);
-        assert_eq!(back.action, d.action);
-        assert_eq!(back.installation_id, Some(7));
-        assert_eq!(back.body, d.body);
-        assert_eq!(back.attempt, 3);
-        assert!(decode_envelope(&Bytes::from_static(b"garbage"), 1).is_err());
+        let head = envelope_head(&d);
+        assert!(head.ends_with(b"\n") && !head[..head.len() - 1].contains(&b'\n'));
+        // Stored in two parts (the memory queue) or joined (every durable backend).
+        let joined = Bytes::from([&head[..], &d.body[..]].concat());
+        for (head, tail) in [(head.clone(), d.body.clone()), (joined, Bytes::new())] {
+            let back = decode_envelope(&head, &tail, 3).unwrap();
+            assert_eq!(back.id, d.id);
+            assert_eq!(back.action, d.action);
+            assert_eq!(back.installation_id, Some(7));
+            assert_eq!(back.body, d.body);
+            assert_eq!(back.attempt, 3);
+        }
+        assert!(decode_envelope(&Bytes::from_static(b"garbage"), &Bytes::new(), 1).is_err());
+        assert!(decode_envelope(&Bytes::from_static(b"garbage"), &d.body, 1).is_err());
     }
 }
