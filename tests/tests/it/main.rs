@@ -6,6 +6,7 @@
 mod cli;
 mod common;
 mod octocrab;
+mod ping;
 mod pipeline;
 mod routes;
 mod tasks;
