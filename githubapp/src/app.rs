@@ -153,11 +153,12 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves, with or without workers; then stops
-    /// accepting, finishes in-flight requests (waiting at most the grace period,
-    /// [`WorkerConfig::shutdown_grace`](crate::tasks::WorkerConfig), so a client that never
-    /// sends its body cannot hold the process), and gives workers their grace period: up to
-    /// twice the grace in all. Connections still open when it returns are not closed by it;
-    /// they end with the tokio runtime (when `main` returns, for [`crate::run`]).
+    /// accepting, finishes in-flight requests (so a client that never sends its body cannot
+    /// hold the process) and stops the workers, all within one grace period
+    /// ([`WorkerConfig::shutdown_grace`](crate::tasks::WorkerConfig)) from the signal: tasks
+    /// still running then are abandoned and, on a durable queue, run again when their lease
+    /// expires. Connections still open when it returns are not closed by it; they end with the
+    /// tokio runtime (when `main` returns, for [`crate::run`]).
     pub async fn serve_with(
         self,
         listener: TcpListener,
@@ -175,9 +176,14 @@ impl App {
             "listening"
         );
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            shutdown.await;
-            let _ = signalled.send(());
+        let signalled_at = std::sync::Arc::new(std::sync::OnceLock::new());
+        let shutdown = {
+            let signalled_at = signalled_at.clone();
+            async move {
+                shutdown.await;
+                let _ = signalled_at.set(tokio::time::Instant::now());
+                let _ = signalled.send(());
+            }
         };
         let server = std::future::IntoFuture::into_future(
             axum::serve(listener, router).with_graceful_shutdown(shutdown),
@@ -198,7 +204,12 @@ impl App {
             }
         };
         if let Some(w) = workers {
-            w.shutdown().await;
+            // One grace period for the whole shutdown: what the requests in flight used of it
+            // is not given to the running tasks again.
+            let left = signalled_at
+                .get()
+                .map_or(grace, |at| (*at + grace).saturating_duration_since(tokio::time::Instant::now()));
+            w.shutdown_within(left).await;
         }
         served.map_err(Error::from)
     }
@@ -223,6 +234,28 @@ impl WorkerHandle {
         let _ = self.stop.send(true);
         for join in self.joins {
             let _ = join.await;
+        }
+    }
+
+    /// As [`shutdown`](Self::shutdown), but returns after `limit` at the latest: tasks still
+    /// running then are abandoned, and run again when their lease expires (durable queues).
+    pub(crate) async fn shutdown_within(self, limit: std::time::Duration) {
+        let _ = self.stop.send(true);
+        let mut joins = self.joins;
+        let drained = tokio::time::timeout(limit, async {
+            for join in &mut joins {
+                let _ = join.await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                ?limit,
+                "shutdown grace elapsed; abandoned tasks run again when their lease expires"
+            );
+            for join in &joins {
+                join.abort();
+            }
         }
     }
 }

@@ -9,4 +9,5 @@ mod octocrab;
 mod ping;
 mod pipeline;
 mod routes;
+mod shutdown;
 mod tasks;
