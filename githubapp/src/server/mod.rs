@@ -67,8 +67,9 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
     let ping = delivery.event == "ping";
     let outcome = Dispatcher::deliver(&ctx, delivery).await;
     let status = match outcome {
-        // GitHub checks a new webhook with a `ping`: it gets 200 even when a background
-        // handler (a `*` one, say) took it; its work is enqueued all the same.
+        // GitHub checks a new webhook with a `ping`: it gets 200 even when its work was
+        // accepted rather than done (a background handler, a `*` one say, took it, or a
+        // foreground one still runs at the deadline); that work goes on all the same.
         DeliveryOutcome::Accepted if ping => StatusCode::OK,
         other => StatusCode::from_u16(other.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     };

@@ -210,6 +210,17 @@ struct Record {
     last_error: Option<String>,
 }
 
+impl Record {
+    /// A body kept as it arrived shares the HTTP server's read buffer, which can be several
+    /// times its size; once the task waits for a retry or is dead (kept 7 days), it gets a
+    /// buffer of its own.
+    fn compact(&mut self) {
+        if !self.tail.is_empty() {
+            self.tail = Bytes::copy_from_slice(&self.tail);
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Status {
     Waiting,
@@ -340,6 +351,7 @@ impl State {
                 {
                     // The worker died or stalled: the task is runnable again. If that was its
                     // last attempt it is dead-lettered instead.
+                    rec.compact();
                     if rec.attempts >= rec.max_attempts {
                         rec.status = Status::Dead;
                         rec.last_error = Some("lease expired (worker crashed or stalled)".into());
@@ -372,6 +384,10 @@ impl Queue for MemoryQueue {
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
         let out = self.enqueue_now(task, Bytes::new());
         Box::pin(async move { Ok(out) })
+    }
+
+    fn keeps_parts(&self) -> bool {
+        true
     }
 
     fn enqueue_parts(&self, task: NewTask, tail: Bytes) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
@@ -418,6 +434,7 @@ impl Queue for MemoryQueue {
             let mut wake = false;
             if let Some(rec) = s.tasks.get_mut(&id) {
                 rec.last_error = Some(error.to_string());
+                rec.compact();
                 match retry_at {
                     Some(at) if rec.attempts < rec.max_attempts => {
                         rec.status = Status::Waiting;
@@ -699,10 +716,15 @@ mod tests {
     async fn a_two_part_payload_is_kept_without_a_copy() {
         let q = MemoryQueue::new();
         let tail = Bytes::from(vec![7u8; 24_000]);
-        q.enqueue_parts(NewTask::new("webhook:m::h", "{}\n"), tail.clone()).await.unwrap();
+        q.enqueue_parts(NewTask::new("webhook:m::h", "{}\n").max_attempts(2), tail.clone()).await.unwrap();
         let t = q.lease(1, Duration::from_secs(30)).await.unwrap().pop().unwrap();
         assert_eq!(&t.payload[..], b"{}\n");
         assert_eq!(t.tail.as_ptr(), tail.as_ptr(), "the body is shared, not copied");
+        // A failed attempt waits for its retry with a body of its own, equal to the first.
+        q.fail(&t, "again", Some(SystemTime::now())).await.unwrap();
+        let t = q.lease(1, Duration::from_secs(30)).await.unwrap().pop().unwrap();
+        assert_eq!(t.tail, tail);
+        assert_ne!(t.tail.as_ptr(), tail.as_ptr(), "no longer pins the request's buffer");
     }
 
     #[test]

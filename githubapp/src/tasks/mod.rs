@@ -139,7 +139,9 @@ pub struct LeasedTask {
     pub id: String,
     /// Task name.
     pub name: String,
-    /// Serialized arguments.
+    /// Serialized arguments. For a webhook's background handler leased from the
+    /// [`MemoryQueue`], only the stored delivery's metadata line: that queue keeps the body
+    /// apart, uncopied, and hands it to the worker beside this line.
     pub payload: Bytes,
     /// 1 on the first run.
     pub attempt: u32,
@@ -194,6 +196,13 @@ pub struct TaskInfo {
 pub trait Queue: Send + Sync + 'static {
     /// Adds a task (or finds the one with the same idempotency key).
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>>;
+    /// Whether [`Queue::enqueue_parts`] stores the two parts apart (`true`: the in-process
+    /// [`MemoryQueue`]) or joins them (the default), so that a caller with several tasks for
+    /// one body joins it once itself.
+    #[doc(hidden)]
+    fn keeps_parts(&self) -> bool {
+        false
+    }
     /// Adds a task whose payload is `task.payload` followed by `tail`: how a webhook delivery's
     /// background handler is stored (a line of metadata, then the body as GitHub sent it).
     /// This default joins the two parts (one copy of the body) and calls [`Queue::enqueue`];

@@ -52,7 +52,8 @@ impl DeliveryOutcome {
         }
     }
 
-    /// The HTTP status code.
+    /// The HTTP status code. (The webhook route answers an accepted `ping` with 200, not 202:
+    /// GitHub checks a new webhook with it.)
     pub fn status(self) -> u16 {
         match self {
             DeliveryOutcome::Ignored | DeliveryOutcome::Duplicate | DeliveryOutcome::Handled => 200,
@@ -256,18 +257,31 @@ async fn enqueue_background(
 ) -> Result<Background, ()> {
     let queue = app.queue();
     let mut out = Background::default();
-    let mut envelope = None;
+    // The stored delivery, built once for all handlers: its metadata line and the body as
+    // two parts where the queue keeps them apart (the memory queue: no copy of the body),
+    // else joined (a durable backend writes the bytes out anyway).
+    let mut envelope: Option<(Bytes, Bytes)> = None;
     for h in handlers.iter().filter(|h| h.background) {
         out.any = true;
-        let head: &Bytes = envelope.get_or_insert_with(|| envelope_head(delivery));
-        // Built per attempt (`enqueue` takes the task): cloning a built one costs as much.
+        let (head, tail) = envelope.get_or_insert_with(|| {
+            let head = envelope_head(delivery);
+            if queue.keeps_parts() {
+                (head, delivery.body.clone())
+            } else {
+                let mut joined = BytesMut::with_capacity(head.len() + delivery.body.len());
+                joined.put_slice(&head);
+                joined.put_slice(&delivery.body);
+                (joined.freeze(), Bytes::new())
+            }
+        });
+        // Built per attempt (`enqueue_parts` takes the task): cloning a built one costs as much.
         let task = || {
             NewTask::new(h.task_name(), head.clone())
                 .max_attempts(h.retries.unwrap_or(DEFAULT_BACKGROUND_RETRIES).saturating_add(1))
                 .idempotency_key([delivery.id.as_str(), ":", h.qualified_name()].concat())
                 .installation(delivery.installation_id)
         };
-        match retrying(|_| queue.enqueue_parts(task(), delivery.body.clone())).await {
+        match retrying(|_| queue.enqueue_parts(task(), tail.clone())).await {
             Ok(Enqueued::New(id)) => {
                 tracing::info!(handler = %h.qualified_name(), task = %id, "background handler enqueued");
                 out.new = true;
