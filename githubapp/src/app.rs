@@ -12,7 +12,7 @@ use crate::client::{AppCredentials, Client, ClientConfig};
 use crate::config::{Config, Secret};
 use crate::context::{AppContext, AppInner};
 use crate::registry::Registry;
-use crate::tasks::{MemoryQueue, Queue, Worker, WorkerConfig};
+use crate::tasks::{MemoryQueue, Queue, Worker, WorkerConfig, deadline, deadline_after};
 use crate::webhook::Verifier;
 use crate::{Error, Result};
 
@@ -100,17 +100,23 @@ impl App {
     /// names are named queues (`None`: all of them). Unknown names are ignored here;
     /// [`App::run_worker_for`] rejects them.
     pub fn spawn_workers_for(&self, only: Option<&[String]>) -> WorkerHandle {
-        let (tx, rx) = tokio::sync::watch::channel(false);
+        // Carries the instant by which running tasks must be done, once shutdown begins.
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let grace = self.worker.shutdown_grace;
         let mut joins = Vec::new();
         for (name, queue) in self.queues(only) {
             let mut rx = rx.clone();
             let worker = Worker::for_queue(self.ctx.clone(), queue, self.worker.clone());
             tracing::debug!(queue = %name, "starting workers");
-            joins.push(tokio::spawn(worker.run(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
+            joins.push(tokio::spawn(worker.run_until(async move {
+                match rx.wait_for(Option::is_some).await {
+                    Ok(at) => at.unwrap_or_else(|| deadline_after(grace)),
+                    // The handle was dropped: stop as `shutdown` would.
+                    Err(_) => deadline_after(grace),
+                }
             })));
         }
-        WorkerHandle { stop: tx, joins }
+        WorkerHandle { stop: tx, joins, grace }
     }
 
     /// The queues workers serve: `("default", default queue)` and each named queue, filtered.
@@ -175,14 +181,17 @@ impl App {
             routes = self.ctx.registry().routes().len(),
             "listening"
         );
-        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        // One grace period for the whole shutdown, from the signal: what the requests in flight
+        // use of it is not given to the running tasks again.
+        let (signalled, on_signal) = tokio::sync::oneshot::channel();
         let signalled_at = std::sync::Arc::new(std::sync::OnceLock::new());
         let shutdown = {
             let signalled_at = signalled_at.clone();
             async move {
                 shutdown.await;
-                let _ = signalled_at.set(tokio::time::Instant::now());
-                let _ = signalled.send(());
+                let at = tokio::time::Instant::now();
+                let _ = signalled_at.set(at);
+                let _ = signalled.send(at);
             }
         };
         let server = std::future::IntoFuture::into_future(
@@ -191,7 +200,7 @@ impl App {
         let grace = self.worker.shutdown_grace;
         let drain_limit = async move {
             match on_signal.await {
-                Ok(()) => tokio::time::sleep(grace).await,
+                Ok(at) => tokio::time::sleep_until(deadline(at, grace)).await,
                 // The server ended by itself: no limit to apply.
                 Err(_) => std::future::pending().await,
             }
@@ -204,12 +213,9 @@ impl App {
             }
         };
         if let Some(w) = workers {
-            // One grace period for the whole shutdown: what the requests in flight used of it
-            // is not given to the running tasks again.
-            let left = signalled_at
-                .get()
-                .map_or(grace, |at| (*at + grace).saturating_duration_since(tokio::time::Instant::now()));
-            w.shutdown_within(left).await;
+            // The server ended by itself (no signal): the workers get a whole grace period.
+            let by = signalled_at.get().map_or_else(|| deadline_after(grace), |at| deadline(*at, grace));
+            w.shutdown_by(by).await;
         }
         served.map_err(Error::from)
     }
@@ -224,38 +230,25 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener> {
 /// Running workers started by [`App::spawn_workers`].
 #[derive(Debug)]
 pub struct WorkerHandle {
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: tokio::sync::watch::Sender<Option<tokio::time::Instant>>,
     joins: Vec<tokio::task::JoinHandle<()>>,
+    grace: std::time::Duration,
 }
 
 impl WorkerHandle {
     /// Stops leasing, waits for running tasks (within the grace period), then returns.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for join in self.joins {
-            let _ = join.await;
-        }
+        let by = deadline_after(self.grace);
+        self.shutdown_by(by).await;
     }
 
-    /// As [`shutdown`](Self::shutdown), but returns after `limit` at the latest: tasks still
+    /// As [`shutdown`](Self::shutdown), with running tasks given until `by`: those still
     /// running then are abandoned, and run again when their lease expires (durable queues).
-    pub(crate) async fn shutdown_within(self, limit: std::time::Duration) {
-        let _ = self.stop.send(true);
-        let mut joins = self.joins;
-        let drained = tokio::time::timeout(limit, async {
-            for join in &mut joins {
-                let _ = join.await;
-            }
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(
-                ?limit,
-                "shutdown grace elapsed; abandoned tasks run again when their lease expires"
-            );
-            for join in &joins {
-                join.abort();
-            }
+    /// A lease already granted is not dropped: each worker finishes its call to the queue.
+    pub(crate) async fn shutdown_by(self, by: tokio::time::Instant) {
+        let _ = self.stop.send(Some(by));
+        for join in self.joins {
+            let _ = join.await;
         }
     }
 }

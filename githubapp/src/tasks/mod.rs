@@ -29,6 +29,7 @@ use bytes::Bytes;
 pub use memory::MemoryQueue;
 pub use typed::{DEFAULT_TASK_RETRIES, FromTask, TaskArgument, TaskCall, TaskContext, TaskMeta, Tasks};
 pub use worker::{Worker, WorkerConfig, backoff};
+pub(crate) use worker::{deadline, deadline_after};
 
 /// How long every backend remembers an idempotency key after the enqueue that set it: 4 days,
 /// longer than GitHub's 3-day redelivery window and the 80 h delivery-id dedupe, so a

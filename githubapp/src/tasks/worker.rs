@@ -82,15 +82,32 @@ impl Worker {
     /// [`WorkerConfig::shutdown_grace`] for running tasks; tasks still running after that are
     /// abandoned and their leases expire, so another worker runs them again: nothing is lost.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let grace = self.config.shutdown_grace;
+        self.run_until(async move {
+            shutdown.await;
+            deadline_after(grace)
+        })
+        .await
+    }
+
+    /// [`Worker::run`], where `shutdown` resolves to the instant by which running tasks must
+    /// be done (an app's whole shutdown shares one grace period).
+    pub(crate) async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = tokio::time::Instant> + Send,
+    ) {
         let queue = self.queue.clone();
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
+        let mut deadline = None;
         tracing::info!(backend = queue.backend(), concurrency = self.config.concurrency, "worker started");
         loop {
-            // Wait for a free slot (or shutdown).
+            // Wait for a free slot (or shutdown, which wins when both are ready: no new lease
+            // once shutdown began).
             let first = tokio::select! {
-                _ = &mut shutdown => break,
+                biased;
+                at = &mut shutdown => { deadline = Some(at); break }
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
             // While busy, lease in batches: wait (briefly) until half of the slots are
@@ -114,7 +131,7 @@ impl Worker {
                     tracing::error!(error = %e, "cannot lease tasks; retrying");
                     drop(first);
                     tokio::select! {
-                        _ = &mut shutdown => break,
+                        at = &mut shutdown => { deadline = Some(at); break }
                         _ = tokio::time::sleep(self.config.poll_interval) => {}
                     }
                     continue;
@@ -123,7 +140,7 @@ impl Worker {
             if tasks.is_empty() {
                 drop(first);
                 tokio::select! {
-                    _ = &mut shutdown => break,
+                    at = &mut shutdown => { deadline = Some(at); break }
                     _ = queue.wait_for_work(self.config.poll_interval) => {}
                 }
             } else {
@@ -153,10 +170,9 @@ impl Worker {
             while running.try_join_next().is_some() {}
         }
         tracing::info!(running = running.len(), "worker stopping; waiting for running tasks");
-        let drained = tokio::time::timeout(self.config.shutdown_grace, async {
-            while running.join_next().await.is_some() {}
-        })
-        .await;
+        let deadline = deadline.unwrap_or_else(|| deadline_after(self.config.shutdown_grace));
+        let drained =
+            tokio::time::timeout_at(deadline, async { while running.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             tracing::warn!(
                 abandoned = running.len(),
@@ -165,6 +181,16 @@ impl Worker {
             running.abort_all();
         }
     }
+}
+
+/// `grace` from now (see [`deadline`]).
+pub(crate) fn deadline_after(grace: Duration) -> tokio::time::Instant {
+    deadline(tokio::time::Instant::now(), grace)
+}
+
+/// `grace` after `from`, or 30 years after it if that overflows (a grace of `Duration::MAX`).
+pub(crate) fn deadline(from: tokio::time::Instant, grace: Duration) -> tokio::time::Instant {
+    from.checked_add(grace).unwrap_or_else(|| from + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 /// Runs one leased task with heartbeats, then completes, retries or dead-letters it.
@@ -232,6 +258,13 @@ async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_grace_too_long_to_add_is_far_away_not_a_panic() {
+        let now = tokio::time::Instant::now();
+        assert_eq!(deadline(now, Duration::from_secs(5)), now + Duration::from_secs(5));
+        assert!(deadline(now, Duration::MAX) > now + Duration::from_secs(365 * 24 * 3600));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
