@@ -24,7 +24,9 @@ pub struct WorkerConfig {
     /// How long a lease lasts without a heartbeat; a crashed worker's tasks are taken over
     /// after this.
     pub lease: Duration,
-    /// How long shutdown waits for running tasks before leaving them to expire.
+    /// How long shutdown waits for running tasks before leaving them to expire. `serve` fits
+    /// its whole shutdown in it, counted from the signal: the requests in flight first, then
+    /// the running tasks with what is left.
     pub shutdown_grace: Duration,
     /// Longest idle wait between polls (backends also wake the worker on enqueue).
     pub poll_interval: Duration,
