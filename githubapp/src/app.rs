@@ -183,39 +183,35 @@ impl App {
         );
         // One grace period for the whole shutdown, from the signal: what the requests in flight
         // use of it is not given to the running tasks again.
-        let (signalled, on_signal) = tokio::sync::oneshot::channel();
-        let signalled_at = std::sync::Arc::new(std::sync::OnceLock::new());
-        let shutdown = {
-            let signalled_at = signalled_at.clone();
-            async move {
-                shutdown.await;
-                let at = tokio::time::Instant::now();
-                let _ = signalled_at.set(at);
-                let _ = signalled.send(at);
-            }
+        let (signalled, mut on_signal) = tokio::sync::oneshot::channel();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = signalled.send(tokio::time::Instant::now());
         };
         let server = std::future::IntoFuture::into_future(
             axum::serve(listener, router).with_graceful_shutdown(shutdown),
         );
+        tokio::pin!(server);
         let grace = self.worker.shutdown_grace;
-        let drain_limit = async move {
-            match on_signal.await {
-                Ok(at) => tokio::time::sleep_until(deadline(at, grace)).await,
-                // The server ended by itself: no limit to apply.
-                Err(_) => std::future::pending().await,
-            }
-        };
+        // Without a signal (the server ended by itself) the workers get a whole grace period.
+        let mut by = None;
         let served = tokio::select! {
-            served = server => served,
-            () = drain_limit => {
-                tracing::warn!(?grace, "requests still open after the shutdown grace period; no longer waiting for them");
-                Ok(())
+            biased;
+            served = &mut server => served,
+            Ok(at) = &mut on_signal => {
+                let limit = deadline(at, grace);
+                by = Some(limit);
+                match tokio::time::timeout_at(limit, &mut server).await {
+                    Ok(served) => served,
+                    Err(_) => {
+                        tracing::warn!(?grace, "requests still open after the shutdown grace period; no longer waiting for them");
+                        Ok(())
+                    }
+                }
             }
         };
         if let Some(w) = workers {
-            // The server ended by itself (no signal): the workers get a whole grace period.
-            let by = signalled_at.get().map_or_else(|| deadline_after(grace), |at| deadline(*at, grace));
-            w.shutdown_by(by).await;
+            w.shutdown_by(by.unwrap_or_else(|| deadline_after(grace))).await;
         }
         served.map_err(Error::from)
     }

@@ -82,3 +82,30 @@ impl std::ops::Deref for SharedSeen {
         &self.0
     }
 }
+
+/// A running `serve_with` of `app` (with workers) on a loopback port: its address, the
+/// sender that stops it, and the task to await for its result.
+pub async fn serve(
+    app: App,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<githubapp::Result<()>>)
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve_with(listener, true, async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop, server)
+}
+
+/// A client that sends the headers of a webhook POST and never its body, holding the
+/// request in flight; wait a moment after this for the server to be reading it.
+pub async fn stalled_request(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        .await
+        .unwrap();
+    stalled
+}

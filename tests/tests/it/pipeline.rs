@@ -10,7 +10,9 @@ use githubapp::testing::{FakeGitHub, WebhookDelivery};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use crate::common::{SECRET, Seen, SharedSeen, app, app_builder, app_fixture, fixture};
+use crate::common::{
+    SECRET, Seen, SharedSeen, app, app_builder, app_fixture, fixture, serve, stalled_request,
+};
 
 const MODULE: &str = "it::pipeline";
 
@@ -361,12 +363,7 @@ async fn slow_foreground_handler_answers_202_at_the_deadline_and_finishes() {
 #[tokio::test]
 async fn real_http_server_end_to_end() {
     let h = harness().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(h.app.clone().serve_with(listener, true, async move {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, server) = serve(h.app.clone()).await;
     let d = issues("opened");
     let client = reqwest::Client::new();
     let mut req = client.post(format!("http://{addr}/webhooks/github")).body(d.body());
@@ -384,23 +381,13 @@ async fn real_http_server_end_to_end() {
 /// of a POST and never its body is cut off after the grace period.
 #[tokio::test]
 async fn shutdown_does_not_wait_for_ever_on_a_client_that_never_sends_its_body() {
-    use tokio::io::AsyncWriteExt;
     let mut workers = githubapp::tasks::WorkerConfig::default();
     workers.shutdown_grace = Duration::from_millis(300);
     let github = FakeGitHub::start().await;
     let app =
         app_builder(&github, MODULE, Arc::default()).worker_config(workers).build().expect("app builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.serve_with(listener, true, async move {
-        let _ = stopped.await;
-    }));
-    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stalled
-        .write_all(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
-        .await
-        .unwrap();
+    let (addr, stop, server) = serve(app).await;
+    let stalled = stalled_request(addr).await;
     tokio::time::sleep(Duration::from_millis(100)).await; // the request is being read
     let _ = stop.send(());
     // Not a timing assertion: without the limit this never returns.

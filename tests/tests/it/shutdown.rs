@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use githubapp::prelude::*;
 use githubapp::testing::{FakeGitHub, WebhookDelivery};
-use tokio::io::AsyncWriteExt;
+use tower::ServiceExt;
 
-use crate::common::{SECRET, Seen, SharedSeen, app_builder, fixture};
+use crate::common::{SECRET, Seen, SharedSeen, app_builder, fixture, serve, stalled_request};
 
 // An event no other test of this binary replays (the `cli` test runs every `issues.opened`
 // handler of the binary).
@@ -27,31 +27,14 @@ async fn requests_in_flight_and_running_tasks_share_one_grace_period() {
     let github = FakeGitHub::start().await;
     let seen = Arc::new(Seen::default());
     let app = app_builder(&github, "it::shutdown", seen.clone()).worker_config(workers).build().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.serve_with(listener, true, async move {
-        let _ = stopped.await;
-    }));
-    // A task that runs past any grace period...
-    let delivery =
-        WebhookDelivery::new("milestone", fixture("milestone", "created")).secret(SECRET).request();
-    let (parts, body) = delivery.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let mut head = format!("POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n", parts.uri, body.len());
-    for (name, value) in &parts.headers {
-        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
-    }
-    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
-    client.write_all(format!("{head}\r\n").as_bytes()).await.unwrap();
-    client.write_all(&body).await.unwrap();
+    // A task that runs past any grace period (enqueued through the same app's router)...
+    let delivery = WebhookDelivery::new("milestone", fixture("milestone", "created")).secret(SECRET);
+    let res = app.router().unwrap().oneshot(delivery.request()).await.unwrap();
+    assert_eq!(res.status(), http::StatusCode::ACCEPTED);
+    let (addr, stop, server) = serve(app).await;
     assert!(seen.wait_for("started", 1).await, "the background task started");
     // ...and a request that holds the HTTP drain for the whole grace period.
-    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stalled
-        .write_all(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
-        .await
-        .unwrap();
+    let stalled = stalled_request(addr).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // the request is being read
     let signalled = tokio::time::Instant::now();
     let _ = stop.send(());
@@ -65,5 +48,5 @@ async fn requests_in_flight_and_running_tasks_share_one_grace_period() {
         "the stalled request did not hold the drain: {took:?}"
     );
     assert!(took < grace + Duration::from_secs(1), "shutdown took {took:?} for a grace of {grace:?}");
-    drop((stalled, client));
+    drop(stalled);
 }
