@@ -20,40 +20,74 @@ const DELIVERIES_PER_GENERATION: usize = (1 << 17) / 8 * 7;
 /// handlers stores one key per handler, and the keys should outlive the delivery ids.
 const KEYS_PER_GENERATION: usize = (1 << 18) / 8 * 7;
 
-/// Keys are 128-bit digests: a delivery UUID as its own bits, anything else through SipHash
-/// twice. Storing digests instead of strings keeps memory flat under load.
+/// Keys are 128-bit digests, which keeps memory flat under load: a delivery UUID is its own
+/// bits; a background handler's key, `<delivery UUID>:<handler>`, is the UUID's bits mixed with
+/// a hash of the rest (so two deliveries' keys for one handler never collide); anything else
+/// goes through SipHash twice.
 fn digest(key: &str) -> u128 {
-    if let Some(uuid) = parse_uuid(key) {
-        return uuid;
+    let b = key.as_bytes();
+    if let Some(uuid) = b.get(..36).and_then(parse_uuid) {
+        match b.get(36..) {
+            // Tagged, so a UUID can never equal the digest of another string by construction.
+            Some([]) => return uuid ^ 1,
+            Some([b':', rest @ ..]) => return uuid ^ sip128(0x3a, rest),
+            _ => {}
+        }
     }
+    sip128(0x5a, b)
+}
+
+/// Two SipHashes of `bytes`, the second one's input prefixed by `domain`.
+fn sip128(domain: u8, bytes: &[u8]) -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let mut a = std::collections::hash_map::DefaultHasher::new();
-    a.write(key.as_bytes());
+    a.write(bytes);
     let mut b =
         std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
-    b.write_u8(0x5a);
-    b.write(key.as_bytes());
+    b.write_u8(domain);
+    b.write(bytes);
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
-fn parse_uuid(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+/// The 128 bits of a UUID in its 8-4-4-4-12 hex form (either case).
+fn parse_uuid(b: &[u8]) -> Option<u128> {
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
-    let mut v: u128 = 0;
-    for (i, c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if *c != b'-' {
-                return None;
-            }
-            continue;
+    // A byte that is not a hex digit sets bit 4 of `bad` (see `HEX`).
+    let mut bad = 0;
+    let mut push = |v: &mut u64, digits: &[u8]| {
+        for &c in digits {
+            let d = HEX[usize::from(c)];
+            bad |= d;
+            *v = (*v << 4) | u64::from(d & 15);
         }
-        v = (v << 4) | u128::from((*c as char).to_digit(16)?);
-    }
-    // Tag UUIDs so they can never equal the digest of another string by construction.
-    Some(v ^ 1)
+    };
+    let (mut hi, mut lo) = (0, 0);
+    push(&mut hi, &b[..8]);
+    push(&mut hi, &b[9..13]);
+    push(&mut hi, &b[14..18]);
+    push(&mut lo, &b[19..23]);
+    push(&mut lo, &b[24..]);
+    (bad & 16 == 0).then_some((u128::from(hi) << 64) | u128::from(lo))
 }
+
+/// Hex digits' values; 16 for every other byte.
+const HEX: [u8; 256] = {
+    let mut t = [16u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// A hasher for 128-bit digests. They are not uniform: GitHub's delivery ids are time-based
 /// (version 1) UUIDs, whose bits barely change from one delivery to the next (the node, clock
@@ -84,9 +118,14 @@ impl std::hash::Hasher for DigestHasher {
     fn write_u128(&mut self, v: u128) {
         self.0 = fmix64((v as u64) ^ fmix64((v >> 64) as u64));
     }
+    /// Task ids: sequential, so mixed too (hashbrown's tags come from the top bits).
+    fn write_u64(&mut self, v: u64) {
+        self.0 = fmix64(v);
+    }
 }
 
 type DigestMap<V> = HashMap<u128, V, std::hash::BuildHasherDefault<DigestHasher>>;
+type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<DigestHasher>>;
 
 /// The in-process queue: fast, shared by the web server and the workers of one process,
 /// and lost when the process exits. Use it for development and for apps that can afford
@@ -123,7 +162,7 @@ impl std::fmt::Debug for MemoryQueue {
 struct State {
     next_id: u64,
     next_lease: u64,
-    tasks: HashMap<u64, Record>,
+    tasks: IdMap<Record>,
     /// (run_at ms, id, generation): runnable at run_at if the generation still matches.
     ready: BinaryHeap<Reverse<(u64, u64, u64)>>,
     /// (lease expiry ms, id, lease)
@@ -745,6 +784,33 @@ mod tests {
         let tags: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
         assert!(buckets.len() > 2400, "low bits barely vary: {} distinct of 4096", buckets.len());
         assert_eq!(tags.len(), 128, "the top 7 bits do not take every value");
+    }
+
+    #[test]
+    fn digests_tell_keys_apart() {
+        let id = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+        let other = "72d3162e-cc78-11e3-81ab-4c9367dc0959";
+        assert_eq!(digest(id), digest(&id.to_uppercase()), "one UUID, either case");
+        assert_ne!(digest(id), digest(other));
+        // A background handler's key: distinct per delivery and per handler, never the id's.
+        let key = |id: &str, h: &str| digest(&format!("{id}:{h}"));
+        assert_ne!(key(id, "app::a"), key(other, "app::a"));
+        assert_ne!(key(id, "app::a"), key(id, "app::b"));
+        assert_ne!(key(id, "app::a"), digest(id));
+        assert_eq!(key(id, "app::a") ^ key(other, "app::a"), digest(id) ^ digest(other));
+        // Not a UUID (dashes elsewhere, a bad digit, other lengths): hashed as a string.
+        for s in [
+            "72d3162e-cc78-11e3-81ab-4c9367dc095-",
+            "-72d3162ecc78-11e3-81ab-4c9367dc0958",
+            "72d3162e-cc78-11e3-81ab-4c9367dc095g",
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958x",
+            "",
+            "x",
+        ] {
+            assert_eq!(digest(s), sip128(0x5a, s.as_bytes()), "{s:?}");
+            assert_ne!(digest(s), digest(id));
+        }
+        assert_eq!(parse_uuid(id.as_bytes()), Some(0x72d3162e_cc78_11e3_81ab_4c9367dc0958));
     }
 
     #[test]
