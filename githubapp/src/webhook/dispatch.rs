@@ -423,31 +423,57 @@ struct EnvelopeMeta<'a> {
 /// re-encoding of a 25 MB body as a JSON string). This is its first part, up to and including
 /// the `\n`; the body follows as the task's second part ([`crate::tasks::Queue::enqueue_parts`]),
 /// which the memory queue stores without copying.
+///
+/// The line is what `serde_json` writes for [`EnvelopeMeta`], byte for byte (a test holds it
+/// to that), written by hand: this runs once per delivery with background handlers.
 pub(crate) fn envelope_head(d: &Delivery) -> Bytes {
-    let meta = EnvelopeMeta {
-        id: d.id.as_str().into(),
-        event: d.event.as_str().into(),
-        action: d.action.as_deref().map(Into::into),
-        installation_id: d.installation_id,
-        hook_id: d.hook_id,
-    };
     // Room for the line's keys, two 20-digit numbers and the strings (unless they need escapes).
     let line = 128 + d.id.len() + d.event.len() + d.action.as_ref().map_or(0, String::len);
     let mut out = BytesMut::with_capacity(line);
-    // Serializing this struct of strings and integers into memory cannot fail.
-    let _ = serde_json::to_writer((&mut out).writer(), &meta);
-    out.put_u8(b'\n');
+    out.put_slice(b"{\"id\":");
+    put_json_str(&mut out, &d.id);
+    out.put_slice(b",\"event\":");
+    put_json_str(&mut out, &d.event);
+    if let Some(action) = &d.action {
+        out.put_slice(b",\"action\":");
+        put_json_str(&mut out, action);
+    }
+    for (key, value) in [(&b",\"installation_id\":"[..], d.installation_id), (b",\"hook_id\":", d.hook_id)] {
+        if let Some(n) = value {
+            out.put_slice(key);
+            out.put_slice(itoa::Buffer::new().format(n).as_bytes());
+        }
+    }
+    out.put_slice(b"}\n");
     out.freeze()
+}
+
+/// A JSON string literal, escaped as `serde_json` escapes (control characters, `"` and `\`;
+/// everything else as is).
+fn put_json_str(out: &mut BytesMut, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing a string into memory cannot fail.
+        let _ = serde_json::to_writer(out.writer(), s);
+    } else {
+        out.put_u8(b'"');
+        out.put_slice(s.as_bytes());
+        out.put_u8(b'"');
+    }
 }
 
 /// The delivery stored as `head` followed by `tail` (`tail` is empty when the backend stored
 /// the envelope in one piece).
 pub(crate) fn decode_envelope(head: &Bytes, tail: &Bytes, attempt: u32) -> Result<Delivery, Error> {
-    let split = head
-        .iter()
-        .position(|b| *b == b'\n')
-        .ok_or_else(|| Error::handler("stored delivery is corrupt: no metadata line"))?;
-    let meta: EnvelopeMeta<'_> = serde_json::from_slice(&head[..split])?;
+    let (meta, split) = match scan_meta(head) {
+        Some(found) => found,
+        None => {
+            let split = head
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or_else(|| Error::handler("stored delivery is corrupt: no metadata line"))?;
+            (serde_json::from_slice(&head[..split])?, split)
+        }
+    };
     let body = if tail.is_empty() { head.slice(split + 1..) } else { tail.clone() };
     Ok(Delivery {
         id: meta.id.into_owned(),
@@ -458,6 +484,54 @@ pub(crate) fn decode_envelope(head: &Bytes, tail: &Bytes, attempt: u32) -> Resul
         body,
         attempt,
     })
+}
+
+/// Reads a metadata line in exactly the shape [`envelope_head`] writes it, with no escapes in
+/// its strings, and where its `\n` is; `None` for anything else (which `serde_json` then
+/// reads, or rejects).
+fn scan_meta(head: &[u8]) -> Option<(EnvelopeMeta<'_>, usize)> {
+    let mut rest = head.strip_prefix(b"{\"id\":")?;
+    let id = take_str(&mut rest)?;
+    rest = rest.strip_prefix(b",\"event\":")?;
+    let event = take_str(&mut rest)?;
+    let mut action = None;
+    if let Some(r) = rest.strip_prefix(b",\"action\":") {
+        rest = r;
+        action = Some(take_str(&mut rest)?.into());
+    }
+    let mut numbers = [None, None];
+    for (key, slot) in [&b",\"installation_id\":"[..], b",\"hook_id\":"].into_iter().zip(&mut numbers) {
+        if let Some(r) = rest.strip_prefix(key) {
+            let digits = r.iter().take_while(|b| b.is_ascii_digit()).count();
+            // No leading zeros, as in JSON; `parse` checks the range.
+            if digits == 0 || (digits > 1 && r[0] == b'0') {
+                return None;
+            }
+            *slot = Some(std::str::from_utf8(&r[..digits]).ok()?.parse().ok()?);
+            rest = &r[digits..];
+        }
+    }
+    rest.starts_with(b"}\n").then(|| {
+        let meta = EnvelopeMeta {
+            id: id.into(),
+            event: event.into(),
+            action,
+            installation_id: numbers[0],
+            hook_id: numbers[1],
+        };
+        (meta, head.len() - rest.len() + 1)
+    })
+}
+
+/// A string literal without escapes at the start of `rest`, which moves past it.
+fn take_str<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
+    let body = rest.strip_prefix(b"\"")?;
+    let end = body.iter().position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+    if body[end] != b'"' {
+        return None;
+    }
+    *rest = &body[end + 1..];
+    std::str::from_utf8(&body[..end]).ok()
 }
 
 #[cfg(test)]
@@ -488,6 +562,83 @@ mod tests {
             assert_eq!(back.attempt, 3);
         }
         assert!(decode_envelope(&Bytes::from_static(b"garbage"), &Bytes::new(), 1).is_err());
+        assert!(decode_envelope(&Bytes::from_static(b"garbage\n{}"), &Bytes::new(), 1).is_err());
         assert!(decode_envelope(&Bytes::from_static(b"garbage"), &d.body, 1).is_err());
+    }
+
+    fn delivery(action: Option<&str>, installation_id: Option<u64>, hook_id: Option<u64>) -> Delivery {
+        Delivery {
+            id: "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
+            event: "issues".into(),
+            action: action.map(Into::into),
+            installation_id,
+            hook_id,
+            body: Bytes::from_static(b"{}"),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn the_metadata_line_is_what_serde_json_writes_and_reads() {
+        let actions = [None, Some("opened"), Some(""), Some("a\"b\\c\n\u{1}\u{7f}é\u{2028}")];
+        let numbers = [None, Some(0), Some(7), Some(u64::MAX)];
+        for action in actions {
+            for installation_id in numbers {
+                for hook_id in numbers {
+                    let d = delivery(action, installation_id, hook_id);
+                    let head = envelope_head(&d);
+                    let meta = EnvelopeMeta {
+                        id: d.id.as_str().into(),
+                        event: d.event.as_str().into(),
+                        action: d.action.as_deref().map(Into::into),
+                        installation_id,
+                        hook_id,
+                    };
+                    let mut want = serde_json::to_vec(&meta).unwrap();
+                    want.push(b'\n');
+                    assert_eq!(std::str::from_utf8(&head).unwrap(), std::str::from_utf8(&want).unwrap());
+                    let back = decode_envelope(&head, &d.body, 1).unwrap();
+                    assert_eq!((back.id, back.event), (d.id.clone(), d.event.clone()));
+                    assert_eq!(
+                        (back.action, back.installation_id, back.hook_id),
+                        (d.action, installation_id, hook_id)
+                    );
+                    // The hand-written reader takes the plain lines and leaves the rest to serde_json.
+                    let plain = !action.is_some_and(|a| a.contains(['"', '\\', '\n', '\u{1}']));
+                    assert_eq!(scan_meta(&head).map(|(_, split)| split), plain.then_some(head.len() - 1));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_metadata_lines_are_read_by_serde_json_or_rejected() {
+        let read = |line: &str| decode_envelope(&Bytes::from(format!("{line}\n{{}}")), &Bytes::new(), 1);
+        // Valid JSON in another shape (key order, spaces, escapes, nulls): read all the same.
+        for line in [
+            r#"{"event":"issues","id":"x","installation_id":7}"#,
+            r#"{ "id" : "x", "event" : "issues", "installation_id" : 7 }"#,
+            r#"{"id":"\u0078","event":"issues","installation_id":7}"#,
+            r#"{"id":"x","event":"issues","action":null,"installation_id":7,"hook_id":null}"#,
+        ] {
+            let d = read(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(
+                (d.id.as_str(), d.event.as_str(), d.installation_id),
+                ("x", "issues", Some(7)),
+                "{line}"
+            );
+        }
+        // Not valid: rejected, however close to the fast path's shape.
+        for line in [
+            r#"{"id":"x","event":"issues","installation_id":07}"#,
+            r#"{"id":"x","event":"issues","installation_id":-7}"#,
+            r#"{"id":"x","event":"issues","installation_id":18446744073709551616}"#,
+            r#"{"id":"x","event":"issues""#,
+            r#"{"id":"x","event":"issues"}}"#,
+            r#"{"id":"x"}"#,
+            "{\"id\":\"x\u{1}\",\"event\":\"issues\"}",
+        ] {
+            assert!(read(line).is_err(), "{line}");
+        }
     }
 }
