@@ -139,37 +139,35 @@ impl Worker {
                     continue;
                 }
             };
-            if tasks.is_empty() {
-                drop(first);
+            // Fewer tasks than free slots: the queue had no more ready work a moment ago, so
+            // wait for more now rather than asking again (every backend's `wait_for_work`
+            // returns at once when work is due, and notices what is enqueued meanwhile).
+            let drained = tasks.len() < want;
+            let mut first = Some(first);
+            for task in tasks {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => match permits.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        // Cannot happen (we leased at most the free slots), but never
+                        // drop a leased task: wait for a slot.
+                        Err(_) => match permits.clone().acquire_owned().await {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                    },
+                };
+                running.spawn(execute(self.app.clone(), queue.clone(), task, self.config.lease, permit));
+            }
+            drop(first);
+            while running.try_join_next().is_some() {}
+            if drained {
                 tokio::select! {
+                    biased;
                     at = &mut shutdown => { deadline = Some(at); break }
                     _ = queue.wait_for_work(self.config.poll_interval) => {}
                 }
-            } else {
-                let mut first = Some(first);
-                for task in tasks {
-                    let permit = match first.take() {
-                        Some(p) => p,
-                        None => match permits.clone().try_acquire_owned() {
-                            Ok(p) => p,
-                            // Cannot happen (we leased at most the free slots), but never
-                            // drop a leased task: wait for a slot.
-                            Err(_) => match permits.clone().acquire_owned().await {
-                                Ok(p) => p,
-                                Err(_) => break,
-                            },
-                        },
-                    };
-                    let app = self.app.clone();
-                    let queue = queue.clone();
-                    let lease = self.config.lease;
-                    running.spawn(async move {
-                        execute(&app, &queue, task, lease).await;
-                        drop(permit);
-                    });
-                }
             }
-            while running.try_join_next().is_some() {}
         }
         tracing::info!(running = running.len(), "worker stopping; waiting for running tasks");
         let deadline = deadline.unwrap_or_else(|| deadline_after(self.config.shutdown_grace));
@@ -195,8 +193,15 @@ pub(crate) fn deadline(from: tokio::time::Instant, grace: Duration) -> tokio::ti
     from.checked_add(grace).unwrap_or_else(|| from + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
-/// Runs one leased task with heartbeats, then completes, retries or dead-letters it.
-pub(crate) async fn execute(app: &AppContext, queue: &Arc<dyn Queue>, task: LeasedTask, lease: Duration) {
+/// Runs one leased task with heartbeats, then completes, retries or dead-letters it, and
+/// frees its slot (`permit`).
+async fn execute(
+    app: AppContext,
+    queue: Arc<dyn Queue>,
+    task: LeasedTask,
+    lease: Duration,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
     let span = tracing::info_span!(
         "task",
         name = %task.name,
@@ -206,7 +211,7 @@ pub(crate) async fn execute(app: &AppContext, queue: &Arc<dyn Queue>, task: Leas
     );
     async {
         let heartbeat_every = lease / 3;
-        let work = run_task(app, &task);
+        let work = run_task(&app, &task);
         tokio::pin!(work);
         // A task that finishes on its first poll needs no heartbeat timer. (Polling with a
         // no-op waker first is fine: every later poll hands the real waker over.)
@@ -243,7 +248,8 @@ pub(crate) async fn execute(app: &AppContext, queue: &Arc<dyn Queue>, task: Leas
         }
     }
     .instrument(span)
-    .await
+    .await;
+    drop(permit);
 }
 
 async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {

@@ -374,3 +374,41 @@ async fn graceful_shutdown(backend: &str, first: Arc<dyn Queue>, second: Arc<dyn
     assert_eq!(seen.count("slow_step 1500 started (attempt 2)"), 1, "{backend}");
     assert_eq!(seen.count("slow_step 1500 finished"), 1, "{backend}");
 }
+
+/// A worker never sleeps through work: with a poll interval longer than the test, tasks
+/// enqueued while it is busy, and a delayed one when it falls due, run at once, on every
+/// backend (the worker waits for more work as soon as a lease brings fewer tasks than it has
+/// free slots, so every backend's wake-up has to work).
+#[tokio::test]
+async fn workers_wake_for_new_and_due_work_without_polling() {
+    for (backend, queue) in backends().await {
+        let seen = Arc::new(Seen::default());
+        let mut worker = githubapp::tasks::WorkerConfig::default();
+        worker.concurrency = 4;
+        worker.poll_interval = Duration::from_secs(60);
+        let app = githubapp::App::builder()
+            .registry(githubapp::Registry::global().filter(|n| n.starts_with("it::tasks::")))
+            .state(SharedSeen(seen.clone()))
+            .worker_config(worker)
+            .queue(queue)
+            .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
+            .build()
+            .unwrap();
+        let tasks = app.tasks();
+        let workers = app.spawn_workers();
+        // Idle, then one task: leased alone, so the worker waits for more while it runs.
+        slow_step::enqueue(&tasks, 300).await.unwrap();
+        assert!(seen.wait_for("slow_step 300 started (attempt 1)", 1).await, "{backend}");
+        for i in 0..10 {
+            record::enqueue(&tasks, format!("busy {i}")).await.unwrap();
+        }
+        assert!(seen.wait_for("busy 9", 1).await, "{backend}: work enqueued while busy waited");
+        record::call("due".into()).delay(Duration::from_millis(300)).enqueue(&tasks).await.unwrap();
+        assert!(seen.wait_for("due", 1).await, "{backend}: a delayed task waited past its time");
+        assert!(seen.wait_for("slow_step 300 finished", 1).await, "{backend}");
+        for i in 0..10 {
+            assert_eq!(seen.count(&format!("busy {i}")), 1, "{backend}");
+        }
+        workers.shutdown().await;
+    }
+}
