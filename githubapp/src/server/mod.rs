@@ -12,7 +12,8 @@ use serde_json::json;
 use crate::Error;
 use crate::context::AppContext;
 use crate::webhook::{
-    DeliveryHeaders, DeliveryOutcome, Dispatcher, MAX_BODY_BYTES, WebhookError, parse_delivery,
+    DeliveryHeaders, DeliveryOutcome, Dispatcher, MAX_BODY_BYTES, WebhookError, X_HUB_SIGNATURE_256,
+    parse_delivery,
 };
 
 /// The built-in health route: `GET /healthz` answers 200 `ok`.
@@ -47,7 +48,7 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
     let Some(verifier) = ctx.inner.verifier.as_ref() else {
         return reject(WebhookError::Signature);
     };
-    let mut sigs = headers.get_all("x-hub-signature-256").iter();
+    let mut sigs = headers.get_all(&X_HUB_SIGNATURE_256).iter();
     let sig = match (sigs.next(), sigs.next()) {
         (Some(one), None) => Some(one.as_bytes()),
         _ => None,

@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 
 use super::WebhookError;
@@ -28,14 +28,14 @@ pub struct DeliveryHeaders {
 impl DeliveryHeaders {
     /// Validates the delivery headers. Missing or malformed -> [`WebhookError::Header`] (400).
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, WebhookError> {
-        let event = single(headers, "x-github-event")
+        let event = single(headers, &X_GITHUB_EVENT)
             .filter(|v| is_event_name(v))
             .ok_or(WebhookError::Header { header: "X-GitHub-Event" })?;
-        let delivery_id = single(headers, "x-github-delivery")
+        let delivery_id = single(headers, &X_GITHUB_DELIVERY)
             .filter(|v| is_delivery_id(v))
             .ok_or(WebhookError::Header { header: "X-GitHub-Delivery" })?;
-        let hook_id = single(headers, "x-github-hook-id").and_then(|v| v.parse().ok());
-        let kind = match single(headers, "content-type") {
+        let hook_id = single(headers, &X_GITHUB_HOOK_ID).and_then(|v| v.parse().ok());
+        let kind = match single(headers, &http::header::CONTENT_TYPE) {
             None => BodyKind::Json,
             Some(ct) => {
                 let mime = ct.split(';').next().unwrap_or("").trim();
@@ -52,8 +52,15 @@ impl DeliveryHeaders {
     }
 }
 
+// Names as constants: a lookup by `&str` parses and validates the name every time.
+static X_GITHUB_EVENT: HeaderName = HeaderName::from_static("x-github-event");
+static X_GITHUB_DELIVERY: HeaderName = HeaderName::from_static("x-github-delivery");
+static X_GITHUB_HOOK_ID: HeaderName = HeaderName::from_static("x-github-hook-id");
+/// `X-Hub-Signature-256`: `sha256=` and the HMAC of the body, in hex.
+pub(crate) static X_HUB_SIGNATURE_256: HeaderName = HeaderName::from_static("x-hub-signature-256");
+
 /// The value of a header that must appear at most once, as UTF-8.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
     if values.next().is_some() {

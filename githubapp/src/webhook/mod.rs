@@ -16,6 +16,7 @@ mod headers;
 mod verify;
 
 pub use dispatch::{DeliveryOutcome, Dispatcher, HandlerReport};
+pub(crate) use headers::X_HUB_SIGNATURE_256;
 pub use headers::{Delivery, DeliveryHeaders, parse_delivery};
 pub use verify::{Verifier, sign};
 
