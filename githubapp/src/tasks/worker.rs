@@ -1,7 +1,9 @@
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -94,16 +96,25 @@ impl Worker {
 
     /// [`Worker::run`], where `shutdown` resolves to the instant by which running tasks must
     /// be done (an app's whole shutdown shares one grace period).
+    ///
+    /// One loop leases; `concurrency` runners, spawned once, run what it hands them (a task
+    /// spawned per leased task cost more than most handlers: its allocation alone is an
+    /// aligned one, the allocator's slow path).
     pub(crate) async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = tokio::time::Instant> + Send,
     ) {
         let queue = self.queue.clone();
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let mut running = JoinSet::new();
+        let concurrency = self.config.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let handoff = Arc::new(Handoff::default());
+        let mut runners = JoinSet::new();
+        for _ in 0..concurrency {
+            runners.spawn(runner(self.app.clone(), queue.clone(), self.config.lease, handoff.clone()));
+        }
         tokio::pin!(shutdown);
         let mut deadline = None;
-        tracing::info!(backend = queue.backend(), concurrency = self.config.concurrency, "worker started");
+        tracing::info!(backend = queue.backend(), concurrency, "worker started");
         loop {
             // Wait for a free slot (or shutdown, which wins when both are ready: no new lease
             // once shutdown began).
@@ -115,12 +126,11 @@ impl Worker {
             // While busy, lease in batches: wait (briefly) until half of the slots are
             // free, so one round trip to the backend brings several tasks instead of one per
             // finished task. Idle, the first free slot leases at once.
-            let min_batch = (self.config.concurrency / 2).max(1);
+            let min_batch = (concurrency / 2).max(1);
             let gather_until = tokio::time::Instant::now() + GATHER_WAIT;
-            while permits.available_permits() + 1 < min_batch && !running.is_empty() {
-                match tokio::time::timeout_at(gather_until, running.join_next()).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) | Err(_) => break,
+            while permits.available_permits() + 1 < min_batch {
+                if tokio::time::timeout_at(gather_until, handoff.finished.notified()).await.is_err() {
+                    break;
                 }
             }
             let want = permits.available_permits() + 1;
@@ -147,20 +157,19 @@ impl Worker {
             for task in tasks {
                 let permit = match first.take() {
                     Some(p) => p,
+                    // We leased at most the free slots, so one is free; waiting for one all
+                    // the same (never dropping a leased task) if that ever changes.
                     None => match permits.clone().try_acquire_owned() {
                         Ok(p) => p,
-                        // Cannot happen (we leased at most the free slots), but never
-                        // drop a leased task: wait for a slot.
                         Err(_) => match permits.clone().acquire_owned().await {
                             Ok(p) => p,
                             Err(_) => break,
                         },
                     },
                 };
-                running.spawn(execute(self.app.clone(), queue.clone(), task, self.config.lease, permit));
+                handoff.push(task, permit);
             }
             drop(first);
-            while running.try_join_next().is_some() {}
             if drained {
                 tokio::select! {
                     biased;
@@ -169,16 +178,73 @@ impl Worker {
                 }
             }
         }
-        tracing::info!(running = running.len(), "worker stopping; waiting for running tasks");
+        // Runners finish what they hold and what was handed to them, then stop.
+        handoff.close();
+        let running = concurrency - permits.available_permits();
+        tracing::info!(running, "worker stopping; waiting for running tasks");
         let deadline = deadline.unwrap_or_else(|| deadline_after(self.config.shutdown_grace));
         let drained =
-            tokio::time::timeout_at(deadline, async { while running.join_next().await.is_some() {} }).await;
+            tokio::time::timeout_at(deadline, async { while runners.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             tracing::warn!(
-                abandoned = running.len(),
+                abandoned = concurrency - permits.available_permits(),
                 "shutdown grace elapsed; abandoned tasks run again when their lease expires"
             );
-            running.abort_all();
+            runners.abort_all();
+        }
+    }
+}
+
+/// Leased tasks on their way from the leasing loop to the runners.
+#[derive(Default)]
+struct Handoff {
+    /// Each with the slot it holds.
+    tasks: std::sync::Mutex<VecDeque<(LeasedTask, OwnedSemaphorePermit)>>,
+    /// A task was handed over (one runner is woken per task), or the worker is stopping.
+    ready: Notify,
+    /// No more tasks: runners stop once `tasks` is empty.
+    closed: AtomicBool,
+    /// A runner finished a task (the leasing loop gathers free slots on it).
+    finished: Notify,
+}
+
+impl Handoff {
+    fn push(&self, task: LeasedTask, permit: OwnedSemaphorePermit) {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push_back((task, permit));
+        self.ready.notify_one();
+    }
+
+    fn pop(&self) -> Option<(LeasedTask, OwnedSemaphorePermit)> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_waiters();
+    }
+}
+
+/// Runs handed-over tasks one at a time until the worker stops.
+async fn runner(app: AppContext, queue: Arc<dyn Queue>, lease: Duration, handoff: Arc<Handoff>) {
+    use futures_util::FutureExt;
+    loop {
+        // Registered before looking, so a task handed over (or `close`) in between wakes us.
+        let ready = handoff.ready.notified();
+        tokio::pin!(ready);
+        ready.as_mut().enable();
+        match handoff.pop() {
+            Some((task, permit)) => {
+                // Handlers' panics are caught in `run_task`; one anywhere else must not cost
+                // the worker a runner.
+                let run =
+                    std::panic::AssertUnwindSafe(execute(app.clone(), queue.clone(), task, lease, permit));
+                if run.catch_unwind().await.is_err() {
+                    tracing::error!("a task's bookkeeping panicked; its lease expires and it runs again");
+                }
+                handoff.finished.notify_one();
+            }
+            None if handoff.closed.load(Ordering::Acquire) => return,
+            None => ready.await,
         }
     }
 }
@@ -200,7 +266,7 @@ async fn execute(
     queue: Arc<dyn Queue>,
     task: LeasedTask,
     lease: Duration,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 ) {
     let span = tracing::info_span!(
         "task",
@@ -266,12 +332,119 @@ async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tasks::{BoxFuture, Enqueued, MemoryQueue, NewTask, QueueError, QueueStats, TaskInfo};
 
     #[tokio::test]
     async fn a_grace_too_long_to_add_is_far_away_not_a_panic() {
         let now = tokio::time::Instant::now();
         assert_eq!(deadline(now, Duration::from_secs(5)), now + Duration::from_secs(5));
         assert!(deadline(now, Duration::MAX) > now + Duration::from_secs(365 * 24 * 3600));
+    }
+
+    /// A memory queue whose `fail` panics the first time.
+    struct PanicsOnce {
+        inner: MemoryQueue,
+        panicked: std::sync::atomic::AtomicBool,
+    }
+
+    impl Queue for PanicsOnce {
+        fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
+            self.inner.enqueue(task)
+        }
+        fn lease(
+            &self,
+            max: usize,
+            lease_for: Duration,
+        ) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>> {
+            self.inner.lease(max, lease_for)
+        }
+        fn heartbeat<'a>(
+            &'a self,
+            task: &'a LeasedTask,
+            lease_for: Duration,
+        ) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.heartbeat(task, lease_for)
+        }
+        fn complete<'a>(&'a self, task: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.complete(task)
+        }
+        fn fail<'a>(
+            &'a self,
+            task: &'a LeasedTask,
+            error: &'a str,
+            retry_at: Option<SystemTime>,
+        ) -> BoxFuture<'a, Result<(), QueueError>> {
+            if !self.panicked.swap(true, Ordering::SeqCst) {
+                panic!("bookkeeping bug");
+            }
+            self.inner.fail(task, error, retry_at)
+        }
+        fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()> {
+            self.inner.wait_for_work(timeout)
+        }
+        fn mark_delivery<'a>(
+            &'a self,
+            id: &'a str,
+            ttl: Duration,
+        ) -> BoxFuture<'a, Result<bool, QueueError>> {
+            self.inner.mark_delivery(id, ttl)
+        }
+        fn forget_delivery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
+            self.inner.forget_delivery(id)
+        }
+        fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
+            self.inner.stats()
+        }
+        fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+            self.inner.dead(limit)
+        }
+        fn pending(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
+            self.inner.pending(limit)
+        }
+        fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskInfo>, QueueError>> {
+            self.inner.get(id)
+        }
+        fn retry<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, QueueError>> {
+            self.inner.retry(id)
+        }
+        fn retry_all_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+            self.inner.retry_all_dead()
+        }
+        fn purge_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
+            self.inner.purge_dead()
+        }
+        fn backend(&self) -> &'static str {
+            "panics-once"
+        }
+    }
+
+    /// A panic in a task's bookkeeping (here the queue's `fail`) does not cost the worker
+    /// its only runner: the next task still runs.
+    #[tokio::test]
+    async fn a_panic_outside_the_handler_does_not_lose_a_runner() {
+        let queue: Arc<dyn Queue> =
+            Arc::new(PanicsOnce { inner: Default::default(), panicked: Default::default() });
+        let app =
+            crate::App::builder().registry(crate::Registry::global().filter(|_| false)).build().unwrap();
+        let config = WorkerConfig { concurrency: 1, ..WorkerConfig::default() };
+        let handle = tokio::spawn(
+            Worker::for_queue(app.context().clone(), queue.clone(), config).run(std::future::pending()),
+        );
+        // No such task is registered: each run fails, and `fail` records it (dead, no retries).
+        for name in ["first", "second"] {
+            queue.enqueue(NewTask::new(name, "{}").max_attempts(1)).await.unwrap();
+        }
+        let mut stats = queue.stats().await.unwrap();
+        for _ in 0..500 {
+            if stats.dead == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            stats = queue.stats().await.unwrap();
+        }
+        // The first task's `fail` panicked: it stays leased until its lease expires.
+        assert_eq!((stats.dead, stats.running, stats.queued), (1, 1, 0), "{stats:?}");
+        handle.abort();
     }
 
     #[test]
