@@ -332,119 +332,12 @@ async fn run_task(app: &AppContext, task: &LeasedTask) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::{BoxFuture, Enqueued, MemoryQueue, NewTask, QueueError, QueueStats, TaskInfo};
 
     #[tokio::test]
     async fn a_grace_too_long_to_add_is_far_away_not_a_panic() {
         let now = tokio::time::Instant::now();
         assert_eq!(deadline(now, Duration::from_secs(5)), now + Duration::from_secs(5));
         assert!(deadline(now, Duration::MAX) > now + Duration::from_secs(365 * 24 * 3600));
-    }
-
-    /// A memory queue whose `fail` panics the first time.
-    struct PanicsOnce {
-        inner: MemoryQueue,
-        panicked: std::sync::atomic::AtomicBool,
-    }
-
-    impl Queue for PanicsOnce {
-        fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
-            self.inner.enqueue(task)
-        }
-        fn lease(
-            &self,
-            max: usize,
-            lease_for: Duration,
-        ) -> BoxFuture<'_, Result<Vec<LeasedTask>, QueueError>> {
-            self.inner.lease(max, lease_for)
-        }
-        fn heartbeat<'a>(
-            &'a self,
-            task: &'a LeasedTask,
-            lease_for: Duration,
-        ) -> BoxFuture<'a, Result<(), QueueError>> {
-            self.inner.heartbeat(task, lease_for)
-        }
-        fn complete<'a>(&'a self, task: &'a LeasedTask) -> BoxFuture<'a, Result<(), QueueError>> {
-            self.inner.complete(task)
-        }
-        fn fail<'a>(
-            &'a self,
-            task: &'a LeasedTask,
-            error: &'a str,
-            retry_at: Option<SystemTime>,
-        ) -> BoxFuture<'a, Result<(), QueueError>> {
-            if !self.panicked.swap(true, Ordering::SeqCst) {
-                panic!("bookkeeping bug");
-            }
-            self.inner.fail(task, error, retry_at)
-        }
-        fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()> {
-            self.inner.wait_for_work(timeout)
-        }
-        fn mark_delivery<'a>(
-            &'a self,
-            id: &'a str,
-            ttl: Duration,
-        ) -> BoxFuture<'a, Result<bool, QueueError>> {
-            self.inner.mark_delivery(id, ttl)
-        }
-        fn forget_delivery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), QueueError>> {
-            self.inner.forget_delivery(id)
-        }
-        fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>> {
-            self.inner.stats()
-        }
-        fn dead(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
-            self.inner.dead(limit)
-        }
-        fn pending(&self, limit: usize) -> BoxFuture<'_, Result<Vec<TaskInfo>, QueueError>> {
-            self.inner.pending(limit)
-        }
-        fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskInfo>, QueueError>> {
-            self.inner.get(id)
-        }
-        fn retry<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, QueueError>> {
-            self.inner.retry(id)
-        }
-        fn retry_all_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
-            self.inner.retry_all_dead()
-        }
-        fn purge_dead(&self) -> BoxFuture<'_, Result<u64, QueueError>> {
-            self.inner.purge_dead()
-        }
-        fn backend(&self) -> &'static str {
-            "panics-once"
-        }
-    }
-
-    /// A panic in a task's bookkeeping (here the queue's `fail`) does not cost the worker
-    /// its only runner: the next task still runs.
-    #[tokio::test]
-    async fn a_panic_outside_the_handler_does_not_lose_a_runner() {
-        let queue: Arc<dyn Queue> =
-            Arc::new(PanicsOnce { inner: Default::default(), panicked: Default::default() });
-        let app =
-            crate::App::builder().registry(crate::Registry::global().filter(|_| false)).build().unwrap();
-        let config = WorkerConfig { concurrency: 1, ..WorkerConfig::default() };
-        let handle = tokio::spawn(
-            Worker::for_queue(app.context().clone(), queue.clone(), config).run(std::future::pending()),
-        );
-        // No such task is registered: each run fails, and `fail` records it (dead, no retries).
-        for name in ["first", "second"] {
-            queue.enqueue(NewTask::new(name, "{}").max_attempts(1)).await.unwrap();
-        }
-        let mut stats = queue.stats().await.unwrap();
-        for _ in 0..500 {
-            if stats.dead == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            stats = queue.stats().await.unwrap();
-        }
-        // The first task's `fail` panicked: it stays leased until its lease expires.
-        assert_eq!((stats.dead, stats.running, stats.queued), (1, 1, 0), "{stats:?}");
-        handle.abort();
     }
 
     #[test]

@@ -425,6 +425,8 @@ struct FailingEnqueue {
     forget_failures: std::sync::atomic::AtomicU32,
     /// How long every `mark_delivery` takes, in ms (a slow backend).
     mark_delay_ms: std::sync::atomic::AtomicU64,
+    /// The next `fail` calls that panic (a bug in a backend's bookkeeping).
+    fail_panics: std::sync::atomic::AtomicU32,
 }
 
 impl FailingEnqueue {
@@ -438,6 +440,7 @@ impl FailingEnqueue {
             mark_failures: 0.into(),
             forget_failures: 0.into(),
             mark_delay_ms: 0.into(),
+            fail_panics: 0.into(),
         })
     }
 }
@@ -487,6 +490,9 @@ mod failing_enqueue {
             e: &'a str,
             at: Option<SystemTime>,
         ) -> BoxFuture<'a, Result<(), QueueError>> {
+            if take(&self.fail_panics) {
+                panic!("a bug in the queue's bookkeeping");
+            }
             self.inner.fail(t, e, at)
         }
         fn wait_for_work(&self, timeout: Duration) -> BoxFuture<'_, ()> {
@@ -672,4 +678,36 @@ async fn send(app: &githubapp::App, req: Request<Body>) -> (StatusCode, serde_js
     let status = res.status();
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+/// A panic in a task's bookkeeping (here the queue's `fail`; handlers' own panics are caught
+/// where they run) does not cost the worker its only slot: the next task still runs.
+#[tokio::test]
+async fn a_panic_in_the_queue_does_not_cost_the_worker_a_slot() {
+    use githubapp::tasks::{NewTask, Queue};
+    let github = FakeGitHub::start().await;
+    let queue = FailingEnqueue::new(0, false);
+    queue.fail_panics.store(1, std::sync::atomic::Ordering::SeqCst);
+    let mut workers = githubapp::tasks::WorkerConfig::default();
+    workers.concurrency = 1;
+    let app = with_queue(app_builder(&github, MODULE, Arc::default()), &queue)
+        .worker_config(workers)
+        .build()
+        .expect("app builds");
+    let running = app.spawn_workers();
+    // No such task is registered: each run fails, and `fail` dead-letters it (no retries).
+    for name in ["first", "second"] {
+        queue.enqueue(NewTask::new(name, "{}").max_attempts(1)).await.unwrap();
+    }
+    let mut stats = queue.stats().await.unwrap();
+    for _ in 0..500 {
+        if stats.dead == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        stats = queue.stats().await.unwrap();
+    }
+    // The first task's `fail` panicked: it stays leased until its lease expires.
+    assert_eq!((stats.dead, stats.running, stats.queued), (1, 1, 0), "{stats:?}");
+    running.shutdown().await;
 }
