@@ -580,7 +580,8 @@ mod tests {
 
     #[test]
     fn the_metadata_line_is_what_serde_json_writes_and_reads() {
-        let actions = [None, Some("opened"), Some(""), Some("a\"b\\c\n\u{1}\u{7f}é\u{2028}")];
+        let actions =
+            [None, Some("opened"), Some(""), Some("\u{7f}é\u{2028}"), Some("a\"b\\c\n\u{1}\u{7f}é\u{2028}")];
         let numbers = [None, Some(0), Some(7), Some(u64::MAX)];
         for action in actions {
             for installation_id in numbers {
