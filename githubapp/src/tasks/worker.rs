@@ -228,24 +228,33 @@ impl Handoff {
 async fn runner(app: AppContext, queue: Arc<dyn Queue>, lease: Duration, handoff: Arc<Handoff>) {
     use futures_util::FutureExt;
     loop {
-        // Registered before looking, so a task handed over (or `close`) in between wakes us.
-        let ready = handoff.ready.notified();
-        tokio::pin!(ready);
-        ready.as_mut().enable();
-        match handoff.pop() {
-            Some((task, permit)) => {
-                // Handlers' panics are caught in `run_task`; one anywhere else must not cost
-                // the worker a runner.
-                let run =
-                    std::panic::AssertUnwindSafe(execute(app.clone(), queue.clone(), task, lease, permit));
-                if run.catch_unwind().await.is_err() {
-                    tracing::error!("a task's bookkeeping panicked; its lease expires and it runs again");
+        let (task, permit) = match handoff.pop() {
+            Some(next) => next,
+            None => {
+                // Idle: registered before looking again, so a task handed over (or `close`) in
+                // between wakes us. Only while idle: a registration kept while running a task
+                // could take the wake-up meant for an idle runner. (Dropping a registration
+                // that was woken passes the wake-up on.)
+                let ready = handoff.ready.notified();
+                tokio::pin!(ready);
+                ready.as_mut().enable();
+                match handoff.pop() {
+                    Some(next) => next,
+                    None if handoff.closed.load(Ordering::Acquire) => return,
+                    None => {
+                        ready.await;
+                        continue;
+                    }
                 }
-                handoff.finished.notify_one();
             }
-            None if handoff.closed.load(Ordering::Acquire) => return,
-            None => ready.await,
+        };
+        // Handlers' panics are caught in `run_task`; one anywhere else must not cost the
+        // worker a runner.
+        let run = std::panic::AssertUnwindSafe(execute(app.clone(), queue.clone(), task, lease, permit));
+        if run.catch_unwind().await.is_err() {
+            tracing::error!("a task's bookkeeping panicked; its lease expires and it runs again");
         }
+        handoff.finished.notify_one();
     }
 }
 

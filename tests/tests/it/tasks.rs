@@ -376,9 +376,10 @@ async fn graceful_shutdown(backend: &str, first: Arc<dyn Queue>, second: Arc<dyn
 }
 
 /// A worker never sleeps through work: with a poll interval longer than the test, tasks
-/// enqueued while it is busy, and a delayed one when it falls due, run at once, on every
-/// backend (the worker waits for more work as soon as a lease brings fewer tasks than it has
-/// free slots, so every backend's wake-up has to work).
+/// enqueued while it is busy, and a delayed one when it falls due, run at once on its free
+/// slots (not after the task it is busy with), on every backend. (The worker waits for more
+/// work as soon as a lease brings fewer tasks than it has free slots, so every backend's
+/// wake-up has to work; and a busy slot must not take the wake-up meant for an idle one.)
 #[tokio::test]
 async fn workers_wake_for_new_and_due_work_without_polling() {
     for (backend, queue) in backends().await {
@@ -397,16 +398,31 @@ async fn workers_wake_for_new_and_due_work_without_polling() {
         let tasks = app.tasks();
         let workers = app.spawn_workers();
         // Idle, then one task: leased alone, so the worker waits for more while it runs.
-        slow_step::enqueue(&tasks, 300).await.unwrap();
-        assert!(seen.wait_for("slow_step 300 started (attempt 1)", 1).await, "{backend}");
-        for i in 0..10 {
+        slow_step::enqueue(&tasks, 2000).await.unwrap();
+        assert!(seen.wait_for("slow_step 2000 started (attempt 1)", 1).await, "{backend}");
+        // One at a time, so each is handed to the next idle slot in turn, and then one to
+        // the busy slot's turn (it must pass the wake-up on).
+        for i in 0..6 {
             record::enqueue(&tasks, format!("busy {i}")).await.unwrap();
+            assert!(
+                seen.wait_for(&format!("busy {i}"), 1).await,
+                "{backend}: work enqueued while busy waited"
+            );
+            assert_eq!(
+                seen.count("slow_step 2000 finished"),
+                0,
+                "{backend}: busy {i} waited for the busy slot"
+            );
         }
-        assert!(seen.wait_for("busy 9", 1).await, "{backend}: work enqueued while busy waited");
         record::call("due".into()).delay(Duration::from_millis(300)).enqueue(&tasks).await.unwrap();
         assert!(seen.wait_for("due", 1).await, "{backend}: a delayed task waited past its time");
-        assert!(seen.wait_for("slow_step 300 finished", 1).await, "{backend}");
-        for i in 0..10 {
+        assert_eq!(
+            seen.count("slow_step 2000 finished"),
+            0,
+            "{backend}: the others waited for the busy slot"
+        );
+        assert!(seen.wait_for("slow_step 2000 finished", 1).await, "{backend}");
+        for i in 0..6 {
             assert_eq!(seen.count(&format!("busy {i}")), 1, "{backend}");
         }
         workers.shutdown().await;
