@@ -20,10 +20,12 @@ const DELIVERIES_PER_GENERATION: usize = (1 << 17) / 8 * 7;
 /// handlers stores one key per handler, and the keys should outlive the delivery ids.
 const KEYS_PER_GENERATION: usize = (1 << 18) / 8 * 7;
 
-/// Keys are 128-bit digests, which keeps memory flat under load: a delivery UUID is its own
-/// bits; a background handler's key, `<delivery UUID>:<handler>`, is the UUID's bits mixed with
-/// a hash of the rest (so two deliveries' keys for one handler never collide); anything else
-/// goes through SipHash twice.
+/// Keys are 128-bit digests, which keeps memory flat under load: a delivery UUID (lowercase,
+/// as GitHub sends them) is its own bits; a background handler's key, `<delivery
+/// UUID>:<handler>`, is the UUID's bits mixed with a hash of the rest (so two deliveries' keys
+/// for one handler never collide); anything else goes through SipHash twice. The hashes are
+/// keyed at random per process, so nobody can make up a colliding key. Keys differ where
+/// their strings differ, as in the durable backends.
 fn digest(key: &str) -> u128 {
     let b = key.as_bytes();
     if let Some(uuid) = b.get(..36).and_then(parse_uuid) {
@@ -37,19 +39,21 @@ fn digest(key: &str) -> u128 {
     sip128(0x5a, b)
 }
 
-/// Two SipHashes of `bytes`, the second one's input prefixed by `domain`.
+/// Two SipHashes of `domain` and `bytes`, with keys drawn at random once per process.
 fn sip128(domain: u8, bytes: &[u8]) -> u128 {
     use std::hash::{BuildHasher, Hasher};
-    let mut a = std::collections::hash_map::DefaultHasher::new();
-    a.write(bytes);
-    let mut b =
-        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
-    b.write_u8(domain);
-    b.write(bytes);
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    static KEYS: std::sync::OnceLock<[std::collections::hash_map::RandomState; 2]> =
+        std::sync::OnceLock::new();
+    let [a, b] = KEYS.get_or_init(Default::default).each_ref().map(|keys| {
+        let mut h = keys.build_hasher();
+        h.write_u8(domain);
+        h.write(bytes);
+        h.finish()
+    });
+    (u128::from(a) << 64) | u128::from(b)
 }
 
-/// The 128 bits of a UUID in its 8-4-4-4-12 hex form (either case).
+/// The 128 bits of a UUID in its lowercase 8-4-4-4-12 hex form.
 fn parse_uuid(b: &[u8]) -> Option<u128> {
     if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
@@ -72,7 +76,7 @@ fn parse_uuid(b: &[u8]) -> Option<u128> {
     (bad & 16 == 0).then_some((u128::from(hi) << 64) | u128::from(lo))
 }
 
-/// Hex digits' values; 16 for every other byte.
+/// Lowercase hex digits' values; 16 for every other byte.
 const HEX: [u8; 256] = {
     let mut t = [16u8; 256];
     let mut i = 0;
@@ -83,7 +87,6 @@ const HEX: [u8; 256] = {
     let mut i = 0;
     while i < 6 {
         t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
         i += 1;
     }
     t
@@ -790,7 +793,10 @@ mod tests {
     fn digests_tell_keys_apart() {
         let id = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
         let other = "72d3162e-cc78-11e3-81ab-4c9367dc0959";
-        assert_eq!(digest(id), digest(&id.to_uppercase()), "one UUID, either case");
+        // Another string, another key (as in the durable backends), even for the same UUID.
+        let upper = id.to_uppercase();
+        assert_ne!(digest(id), digest(&upper));
+        assert_eq!(digest(&upper), sip128(0x5a, upper.as_bytes()));
         assert_ne!(digest(id), digest(other));
         // A background handler's key: distinct per delivery and per handler, never the id's.
         let key = |id: &str, h: &str| digest(&format!("{id}:{h}"));
