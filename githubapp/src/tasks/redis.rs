@@ -345,11 +345,16 @@ end
 return 1
 "#;
 
-/// Milliseconds until the earliest waiting task is due (0 if one is due), -1 if none.
+/// Milliseconds until the earliest waiting task is due or the earliest lease expires (0 if
+/// either has happened: a lease takes an expired one back), -1 if there is neither.
 const NEXT_DUE: &str = r#"
-local r = redis.call('ZRANGE', READY, 0, 0, 'WITHSCORES')
-if #r == 0 then return -1 end
-return math.max(0, tonumber(r[2]) - now_ms())
+local due = -1
+for _, set in ipairs({READY, LEASED}) do
+  local r = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
+  if #r > 0 and (due < 0 or tonumber(r[2]) < due) then due = tonumber(r[2]) end
+end
+if due < 0 then return -1 end
+return math.max(0, due - now_ms())
 "#;
 
 /// {queued, scheduled, running, dead, completed, retried}
@@ -1261,6 +1266,29 @@ mod tests {
     async fn fresh(url: &str, ns: &str) -> RedisQueue {
         let ns = format!("{ns}_{:08x}", fastrand::u32(..));
         RedisQueue::connect(url, &ns).await.expect("connect")
+    }
+
+    /// A waiting worker wakes when a lease expires, to take the task back, not at its next
+    /// poll (a lease takes back at most 500 expired leases; the rest must not wait a poll).
+    #[tokio::test]
+    async fn wait_for_work_wakes_when_a_lease_expires() {
+        let Some(url) = server_url("wait_for_work_wakes_when_a_lease_expires") else { return };
+        let q = fresh(&url, "expiry").await;
+        q.enqueue(NewTask::new("stalls", "1").max_attempts(3)).await.unwrap();
+        let first = q.lease(1, Duration::from_millis(300)).await.unwrap();
+        assert_eq!(first.len(), 1);
+        let start = std::time::Instant::now();
+        let mut again = Vec::new();
+        while again.is_empty() && start.elapsed() < Duration::from_secs(10) {
+            // (the first wake-up may be the enqueue's)
+            tokio::time::timeout(Duration::from_secs(10), q.wait_for_work(Duration::from_secs(60)))
+                .await
+                .expect("woken before the poll interval");
+            again = q.lease(1, Duration::from_secs(30)).await.unwrap();
+        }
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempt, 2);
+        cleanup(&q).await;
     }
 
     #[tokio::test]
