@@ -64,16 +64,10 @@ async fn webhook(State(ctx): State<AppContext>, headers: HeaderMap, body: Body) 
         Ok(d) => d,
         Err(e) => return reject(e),
     };
-    let id = delivery.id.clone();
-    let ping = delivery.event == "ping";
+    let (id, event) = (delivery.id.clone(), delivery.event.clone());
     let outcome = Dispatcher::deliver(&ctx, delivery).await;
-    let status = match outcome {
-        // GitHub checks a new webhook with a `ping`: it gets 200 even when its work was
-        // accepted rather than done (a background handler, a `*` one say, took it, or a
-        // foreground one still runs at the deadline); that work goes on all the same.
-        DeliveryOutcome::Accepted if ping => StatusCode::OK,
-        other => StatusCode::from_u16(other.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-    };
+    let status =
+        StatusCode::from_u16(outcome.status_for(&event)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     // The delivery id was validated as a UUID, so it needs no JSON escaping.
     let body = match outcome {
         DeliveryOutcome::Failed => [

@@ -31,6 +31,14 @@ pub use typed::{DEFAULT_TASK_RETRIES, FromTask, TaskArgument, TaskCall, TaskCont
 pub use worker::{Worker, WorkerConfig, backoff};
 pub(crate) use worker::{deadline, deadline_after};
 
+/// A two-part payload (see [`Queue::enqueue_parts`]) in one piece.
+pub(crate) fn join_parts(head: &[u8], tail: &[u8]) -> Bytes {
+    let mut joined = bytes::BytesMut::with_capacity(head.len() + tail.len());
+    joined.extend_from_slice(head);
+    joined.extend_from_slice(tail);
+    joined.freeze()
+}
+
 /// How long every backend remembers an idempotency key after the enqueue that set it: 4 days,
 /// longer than GitHub's 3-day redelivery window and the 80 h delivery-id dedupe, so a
 /// redelivered webhook never enqueues a background handler twice. The in-process
@@ -211,10 +219,7 @@ pub trait Queue: Send + Sync + 'static {
     #[doc(hidden)]
     fn enqueue_parts(&self, mut task: NewTask, tail: Bytes) -> BoxFuture<'_, Result<Enqueued, QueueError>> {
         if !tail.is_empty() {
-            let mut joined = bytes::BytesMut::with_capacity(task.payload.len() + tail.len());
-            joined.extend_from_slice(&task.payload);
-            joined.extend_from_slice(&tail);
-            task.payload = joined.freeze();
+            task.payload = join_parts(&task.payload, &tail);
         }
         self.enqueue(task)
     }

@@ -52,13 +52,23 @@ impl DeliveryOutcome {
         }
     }
 
-    /// The HTTP status code. (The webhook route answers an accepted `ping` with 200, not 202:
-    /// GitHub checks a new webhook with it.)
+    /// The HTTP status code (for a `ping`, see [`status_for`](Self::status_for)).
     pub fn status(self) -> u16 {
         match self {
             DeliveryOutcome::Ignored | DeliveryOutcome::Duplicate | DeliveryOutcome::Handled => 200,
             DeliveryOutcome::Accepted => 202,
             DeliveryOutcome::Failed => 500,
+        }
+    }
+
+    /// The HTTP answer to a delivery of `event`: [`status`](Self::status), except that a
+    /// `ping` whose work was accepted (a background handler, a `*` one say, took it, or a
+    /// foreground one still runs at the deadline) answers 200: GitHub checks a new webhook with
+    /// it. The work goes on all the same.
+    pub fn status_for(self, event: &str) -> u16 {
+        match self {
+            DeliveryOutcome::Accepted if event == "ping" => 200,
+            other => other.status(),
         }
     }
 }
@@ -268,10 +278,7 @@ async fn enqueue_background(
             if queue.keeps_parts() {
                 (head, delivery.body.clone())
             } else {
-                let mut joined = BytesMut::with_capacity(head.len() + delivery.body.len());
-                joined.put_slice(&head);
-                joined.put_slice(&delivery.body);
-                (joined.freeze(), Bytes::new())
+                (crate::tasks::join_parts(&head, &delivery.body), Bytes::new())
             }
         });
         // Built per attempt (`enqueue_parts` takes the task): cloning a built one costs as much.
@@ -537,6 +544,17 @@ fn take_str<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_accepted_ping_answers_200_and_nothing_else_changes() {
+        use DeliveryOutcome::*;
+        for outcome in [Ignored, Duplicate, Handled, Accepted, Failed] {
+            assert_eq!(outcome.status_for("issues"), outcome.status());
+            let ping = if outcome == Accepted { 200 } else { outcome.status() };
+            assert_eq!(outcome.status_for("ping"), ping, "{outcome:?}");
+        }
+        assert_eq!(Accepted.status(), 202);
+    }
 
     #[test]
     fn envelope_round_trip() {

@@ -252,6 +252,15 @@ fn app_with_worker(
     worker.shutdown_grace = grace;
     worker.lease = lease;
     worker.poll_interval = Duration::from_millis(20);
+    app_with(seen, queue, worker)
+}
+
+/// An app with this module's tasks and handlers on `queue`, and these worker settings.
+fn app_with(
+    seen: &Arc<Seen>,
+    queue: Arc<dyn Queue>,
+    worker: githubapp::tasks::WorkerConfig,
+) -> githubapp::App {
     githubapp::App::builder()
         .registry(githubapp::Registry::global().filter(|n| n.starts_with("it::tasks::")))
         .state(SharedSeen(seen.clone()))
@@ -387,14 +396,7 @@ async fn workers_wake_for_new_and_due_work_without_polling() {
         let mut worker = githubapp::tasks::WorkerConfig::default();
         worker.concurrency = 4;
         worker.poll_interval = Duration::from_secs(60);
-        let app = githubapp::App::builder()
-            .registry(githubapp::Registry::global().filter(|n| n.starts_with("it::tasks::")))
-            .state(SharedSeen(seen.clone()))
-            .worker_config(worker)
-            .queue(queue)
-            .named_queue("slow", Arc::new(githubapp::tasks::MemoryQueue::new()))
-            .build()
-            .unwrap();
+        let app = app_with(&seen, queue, worker);
         let tasks = app.tasks();
         let workers = app.spawn_workers();
         // Idle, then one task: leased alone, so the worker waits for more while it runs.
